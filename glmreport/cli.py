@@ -1,0 +1,215 @@
+"""Command line: ``glmreport run | validate | report | demo | atlases``.
+
+Exit codes: 0 success, 2 bad config or input (one clear message, nothing written),
+1 internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import GlmReportError
+
+
+class _Console:
+    """Prints progress lines to stderr unless quiet; results to stdout."""
+
+    def __init__(self, *, quiet: bool = False, verbose: bool = False) -> None:
+        self.quiet, self.verbose = quiet, verbose
+        self.t0 = time.perf_counter()
+
+    def log(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.t0:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    def say(self, message: str) -> None:
+        print(message, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="glmreport",
+        description="fMRI GLMs from one YAML run-config to one standalone HTML/PDF report.",
+    )
+    parser.add_argument("--version", action="version", version=f"glmreport {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("-q", "--quiet", action="store_true", help="print only errors and results")
+        g.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+
+    p = sub.add_parser("run", help="fit the model, apply corrections, write results and report")
+    p.add_argument("config", type=Path, help="YAML run-config")
+    p.add_argument("--out", type=Path, help="results folder (overrides the config's 'output')")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf")
+    p.add_argument("--no-report", action="store_true", help="write no report (batch runs)")
+    common(p)
+
+    p = sub.add_parser("validate", help="check config and inputs without fitting")
+    p.add_argument("config", type=Path)
+    common(p)
+
+    p = sub.add_parser("report", help="re-render the report of an existing results folder")
+    p.add_argument("results", type=Path, help="results folder (with summary.json)")
+    p.add_argument("--pdf", action="store_true", help="also write report.pdf")
+    common(p)
+
+    p = sub.add_parser("demo", help="write a synthetic group dataset, run it, print where")
+    p.add_argument("--out", type=Path, default=Path("glmreport-demo"), help="demo folder")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing demo folder")
+    p.add_argument("--no-pdf", action="store_true", help="write only the HTML report")
+    common(p)
+
+    p = sub.add_parser("atlases", help="list or prefetch atlases")
+    asub = p.add_subparsers(dest="atlas_command", required=True, metavar="ACTION")
+    a = asub.add_parser("list", help="registry atlases and whether they are available offline")
+    common(a)
+    a = asub.add_parser("fetch", help="download atlases into the TemplateFlow cache")
+    a.add_argument("names", nargs="+")
+    common(a)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace, con: _Console) -> int:
+    from .config import load_config
+    from .pipeline import run
+
+    config = load_config(args.config)
+    formats = config.report.formats
+    if args.no_report:
+        formats = ()
+    elif args.pdf and "pdf" not in formats:
+        formats = (*formats, "pdf") if formats else ("html", "pdf")
+    out = run(
+        config,
+        out=args.out,
+        overwrite=args.overwrite,
+        formats=formats,
+        progress=not args.quiet,
+        log=con.log,
+        command=" ".join(shlex.quote(a) for a in sys.argv),
+    )
+    _print_outputs(out, con)
+    return 0
+
+
+def _print_outputs(out: Path, con: _Console) -> None:
+    con.say(f"results: {out}")
+    for name in ("report.html", "report.pdf"):
+        if (out / name).exists():
+            con.say(f"report:  {out / name}")
+
+
+def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
+    from .config import load_config
+    from .pipeline import validate
+
+    config = load_config(args.config)
+    prepared = validate(config)
+    model = prepared.model
+    con.say(
+        f"{args.config}: OK - {model['level']} level, {model['n_inputs']} inputs, "
+        f"{model['mask']['n_voxels']} voxels in mask, design '{model['design']}' "
+        f"({len(model['columns'])} columns, dof {model['dof']}), "
+        f"{len(config.contrasts) or len(config.model.maps)} contrasts, "
+        f"{len(config.corrections)} corrections"
+    )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, con: _Console) -> int:
+    from .pipeline import render_report
+
+    formats = ("html", "pdf") if args.pdf else ("html",)
+    con.log(f"rendering {', '.join(formats)}")
+    written = render_report(args.results, formats=formats)
+    for path in written.values():
+        con.say(f"report:  {path}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, con: _Console) -> int:
+    from .config import load_config
+    from .datasets import write_demo
+    from .errors import OutputError
+    from .pipeline import run
+
+    folder = args.out.resolve()
+    if folder.exists() and any(folder.iterdir()) and not args.overwrite:
+        raise OutputError(f"demo folder {folder} exists and is not empty; pass --overwrite")
+    con.log(f"writing synthetic dataset to {folder}")
+    config_path = write_demo(folder)
+    config = load_config(config_path)
+    formats = ("html",) if args.no_pdf else ("html", "pdf")
+    out = run(
+        config,
+        overwrite=True,
+        formats=formats,
+        progress=not args.quiet,
+        log=con.log,
+        command=" ".join(shlex.quote(a) for a in sys.argv),
+    )
+    con.say(f"config:  {config_path}")
+    _print_outputs(out, con)
+    return 0
+
+
+def _cmd_atlases(args: argparse.Namespace, con: _Console) -> int:
+    from .labels.atlases import fetch_atlases, list_atlases
+
+    if args.atlas_command == "list":
+        for entry in list_atlases():
+            status = "available" if entry.get("available") else "not in cache"
+            con.say(f"{entry['name']:<32} {entry.get('space', ''):<22} {status}")
+        return 0
+    failed = 0
+    for name, ok, message in fetch_atlases(args.names):
+        con.say(f"{name}: {'ok' if ok else 'FAILED'} {message}")
+        failed += not ok
+    return 2 if failed else 0
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "validate": _cmd_validate,
+    "report": _cmd_report,
+    "demo": _cmd_demo,
+    "atlases": _cmd_atlases,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``glmreport`` command."""
+    args = _parser().parse_args(argv)
+    con = _Console(quiet=args.quiet, verbose=args.verbose)
+    try:
+        return COMMANDS[args.command](args, con)
+    except GlmReportError as exc:
+        print(f"glmreport: error: {exc}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
+        return 2
+    except KeyboardInterrupt:
+        print("glmreport: interrupted; no results folder was left behind", file=sys.stderr)
+        return 130
+    except Exception:  # noqa: BLE001 - report internal errors with a traceback
+        traceback.print_exc()
+        print(
+            "glmreport: internal error (a bug, not your input); please report it with the "
+            "traceback above",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

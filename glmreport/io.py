@@ -1,0 +1,299 @@
+"""Reading inputs (NIfTI, TSV/CSV) and writing the results folder atomically."""
+
+from __future__ import annotations
+
+import glob as globmod
+import hashlib
+import json
+import math
+import os
+import re
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, OutputError
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+_ENTITY = re.compile(r"(?:^|_)([a-zA-Z0-9]+)-([a-zA-Z0-9]+)")
+
+
+# ---------------------------------------------------------------------------------------------
+# tables
+
+
+def read_table(path: Path, *, what: str = "table") -> pd.DataFrame:
+    """Read a TSV or CSV file (chosen by extension; ``.tsv``/``.txt`` are tab separated).
+
+    Parameters
+    ----------
+    path : Path
+    what : str
+        What the file is, for error messages (e.g. ``"inputs table"``).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what} not found: {path}")
+    sep = "," if path.suffix.lower() == ".csv" else "\t"
+    try:
+        table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"cannot read {what} {path}: {exc}") from None
+    if table.shape[1] == 1 and sep == "\t" and "," in table.columns[0]:
+        raise InputError(
+            f"{what} {path} looks comma-separated but has a tab-separated extension; "
+            "name it .csv or separate columns with tabs"
+        )
+    return _numeric_columns(table)
+
+
+_IDENTIFIER = re.compile(r"^[+-]?0\d")
+
+
+def _numeric_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """Turn columns whose every cell parses as a number into floats; keep the rest as text.
+
+    Codes with leading zeros (``01``, ``007``) are identifiers and stay text.
+    """
+    out = table.copy()
+    for col in out.columns:
+        if col == "path":
+            continue
+        text = out[col].astype(str)
+        if text.str.match(_IDENTIFIER).any():
+            continue
+        converted = pd.to_numeric(text, errors="coerce")
+        if len(out) and converted.notna().all():
+            out[col] = converted.astype(float)
+    return out
+
+
+def bids_entities(path: str | Path) -> dict[str, str]:
+    """Parse BIDS ``key-value`` entities from a file name.
+
+    ``sub-01_task-x_desc-faces_effect.nii.gz`` gives ``{'sub': '01', 'task': 'x', 'desc': 'faces'}``.
+    """
+    name = Path(path).name
+    for suffix in NIFTI_SUFFIXES:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return {k: v for k, v in _ENTITY.findall(name)}
+
+
+def read_inputs_table(spec: Any) -> pd.DataFrame:
+    """Build the inputs table (one row per image, absolute ``path`` column first).
+
+    Parameters
+    ----------
+    spec : glmreport.config.InputsSpec
+    """
+    if spec.kind == "table":
+        table = read_table(spec.table, what="inputs table")
+        if "path" not in table.columns:
+            raise InputError(
+                f"inputs table {spec.table} has no 'path' column; its columns are: "
+                f"{', '.join(map(str, table.columns))}"
+            )
+        base = Path(spec.table).parent
+        table["path"] = [str(p if Path(p).is_absolute() else base / p) for p in table["path"]]
+    elif spec.kind == "list":
+        table = _numeric_columns(pd.DataFrame([{k: str(v) for k, v in r.items()} for r in spec.rows]))
+    else:
+        pattern = spec.pattern if Path(spec.pattern).is_absolute() else str(spec.base_dir / spec.pattern)
+        paths = sorted(globmod.glob(pattern, recursive=True))
+        if not paths:
+            raise InputError(f"model.inputs.glob: no file matches {pattern}")
+        # BIDS entities are labels: they stay text
+        table = pd.DataFrame([{"path": p, **bids_entities(p)} for p in paths]).fillna("")
+    if table.empty:
+        raise InputError("the inputs table has no rows")
+    cols = ["path"] + [c for c in table.columns if c != "path"]
+    return table[cols].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# images
+
+
+def _check_nifti_name(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"input file not found: {path}")
+    if not path.is_file():
+        raise InputError(f"input is not a file: {path}")
+
+
+def load_image(path: str | Path, *, allow_4d: bool = False) -> nib.Nifti1Image:
+    """Load a NIfTI header (data stay on disk) and check it is an image.
+
+    Parameters
+    ----------
+    path : str or Path
+    allow_4d : bool
+        Accept several volumes (first-level BOLD runs). Otherwise a 4D image must hold
+        exactly one volume.
+    """
+    path = Path(path)
+    _check_nifti_name(path)
+    try:
+        img = nib.load(path)
+    except Exception as exc:  # nibabel raises many types for non-images
+        raise InputError(
+            f"{path} is not a readable NIfTI image ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(img, nib.Nifti1Image | nib.Nifti2Image):
+        raise InputError(f"{path} is a {type(img).__name__}, expected a NIfTI image")
+    if img.ndim == 4 and not allow_4d and img.shape[3] != 1:
+        raise InputError(
+            f"{path} is 4D with {img.shape[3]} volumes; a second-level input must be one 3D map "
+            "(or 4D with a single volume)"
+        )
+    if img.ndim not in (3, 4) or (allow_4d and img.ndim != 4):
+        expected = "4D (x, y, z, time)" if allow_4d else "3D"
+        raise InputError(f"{path} has shape {img.shape}; expected a {expected} image")
+    return img
+
+
+def image_data(img: nib.Nifti1Image, *, dtype: Any = np.float32) -> np.ndarray:
+    """Return a 3D image's data (a single-volume 4D image is squeezed)."""
+    data = np.asarray(img.dataobj, dtype=dtype)
+    return data[..., 0] if data.ndim == 4 else data
+
+
+def load_images(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
+    """Load several 3D maps that must share one grid.
+
+    Returns
+    -------
+    data : (n, X, Y, Z) ndarray of float32
+    affine : (4, 4) ndarray
+
+    Raises
+    ------
+    InputError
+        Listing every file whose shape or affine differs from the first one's, or that is
+        entirely non-finite.
+    """
+    imgs = [load_image(p) for p in paths]
+    ref = imgs[0]
+    shape, affine = ref.shape[:3], ref.affine
+    bad = [
+        f"{p} (shape {img.shape[:3]}, affine {'same' if np.allclose(img.affine, affine, atol=1e-4) else 'different'})"
+        for p, img in zip(paths, imgs, strict=True)
+        if img.shape[:3] != shape or not np.allclose(img.affine, affine, atol=1e-4)
+    ]
+    if bad:
+        raise InputError(
+            f"inputs must share shape and affine with the first input {paths[0]} (shape {shape}); "
+            f"these differ and are not resampled silently: " + "; ".join(bad[:10])
+            + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        )
+    data = np.empty((len(imgs), *shape), dtype=np.float32)
+    for i, (p, img) in enumerate(zip(paths, imgs, strict=True)):
+        data[i] = image_data(img)
+        if not np.isfinite(data[i]).any():
+            raise InputError(f"{p} contains no finite value (all NaN or infinite)")
+    return data, np.asarray(affine, dtype=float)
+
+
+def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and non-finite floats (-> None) for JSON."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write JSON (UTF-8, indented) with non-finite numbers as null."""
+    Path(path).write_text(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def write_tsv(path: Path, table: pd.DataFrame) -> None:
+    """Write a table as TSV with ``n/a`` for missing values (BIDS convention)."""
+    table.to_csv(path, sep="\t", index=False, na_rep="n/a", float_format="%.6g")
+
+
+def write_nifti(path: Path, data: np.ndarray, affine: np.ndarray) -> None:
+    """Write a float32 (or uint8 for boolean data) NIfTI image with sform/qform set."""
+    data = np.asarray(data)
+    data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
+    img = nib.Nifti1Image(data, affine)
+    img.header.set_sform(affine, 1)
+    img.header.set_qform(affine, 1)
+    img.header.set_xyzt_units(xyz="mm")
+    nib.save(img, path)
+
+
+@contextmanager
+def staged_output(out: Path, *, overwrite: bool) -> Iterator[Path]:
+    """Build a results folder in a hidden staging folder and move it in place at the end.
+
+    A failed or interrupted run removes the staging folder, so a folder at ``out`` is always
+    complete. An existing ``out`` is refused unless ``overwrite``; it is replaced only once the
+    new folder is complete.
+
+    Parameters
+    ----------
+    out : Path
+        Final results folder.
+    overwrite : bool
+    """
+    out = Path(out).resolve()
+    if out.exists() and not overwrite:
+        raise OutputError(
+            f"output folder {out} already exists; pass --overwrite to replace it or choose "
+            "another folder with --out"
+        )
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"output path {out} exists and is not a folder")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create the parent folder of {out}: {exc}") from None
+    stage = out.parent / f".{out.name}.partial-{os.getpid()}"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir()
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, old)
+    os.replace(stage, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

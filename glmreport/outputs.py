@@ -1,0 +1,227 @@
+"""Write fitted results into a results folder: maps, tables and summary.json.
+
+The folder layout (BIDS-derivatives style) is documented in the README; the report reads it
+back without refitting.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .io import write_json, write_nifti, write_tsv
+from .masking import Masker
+from .stats.results import ContrastResult, CorrectionResult
+
+SUMMARY = "summary.json"
+PACKAGES = (
+    "glmreport",
+    "numpy",
+    "scipy",
+    "pandas",
+    "nibabel",
+    "matplotlib",
+    "jinja2",
+    "weasyprint",
+    "templateflow",
+    "formulaic",
+    "pyyaml",
+)
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that shape the results."""
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = __version__ if name == "glmreport" else "not installed"
+    return out
+
+
+def platform_info() -> dict[str, str]:
+    """Python and OS description for provenance."""
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContrastOutput:
+    """A contrast with the corrections applied to it."""
+
+    contrast: ContrastResult
+    corrections: tuple[CorrectionResult, ...]
+    maps_available: tuple[str, ...] = ("effect", "variance", "stat", "z", "p")
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOutput:
+    """Everything written to a results folder."""
+
+    title: str
+    model: dict[str, Any]
+    masker: Masker
+    design: pd.DataFrame | None
+    inputs: list[dict[str, Any]]
+    contrasts: tuple[ContrastOutput, ...]
+    atlases: list[dict[str, Any]] = field(default_factory=list)
+    extra_designs: dict[str, pd.DataFrame] = field(default_factory=dict)
+    config_file: str | None = None
+    config_text: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def map_name(label: str, stat: str, desc: str | None = None) -> str:
+    """``maps/contrast-<label>[_desc-<desc>]_stat-<stat>_statmap.nii.gz``."""
+    middle = f"_desc-{desc}" if desc else ""
+    return f"maps/contrast-{label}{middle}_stat-{stat}_statmap.nii.gz"
+
+
+def table_name(label: str, desc: str, kind: str) -> str:
+    """``tables/contrast-<label>_desc-<desc>_<kind>.tsv``."""
+    return f"tables/contrast-{label}_desc-{desc}_{kind}.tsv"
+
+
+def _contrast_maps(contrast: ContrastResult, available: Sequence[str]) -> dict[str, np.ndarray]:
+    stat_key = "t" if contrast.stat_type == "t" else "F"
+    maps: dict[str, np.ndarray] = {}
+    if "effect" in available:
+        maps["effect"] = contrast.effect[0] if contrast.effect.shape[0] == 1 else contrast.effect
+    if "variance" in available:
+        var = contrast.variance
+        maps["variance"] = (
+            var[0, 0] if var.shape[0] == 1 else np.stack([var[i, i] for i in range(var.shape[0])])
+        )
+    maps[stat_key] = contrast.stat
+    maps["z"] = contrast.z
+    maps["p"] = contrast.p
+    return maps
+
+
+def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
+    """Write maps, tables, design and summary.json into ``folder``.
+
+    Returns
+    -------
+    dict
+        The summary (also written to ``folder / 'summary.json'``).
+    """
+    folder = Path(folder)
+    (folder / "maps").mkdir(exist_ok=True)
+    (folder / "tables").mkdir(exist_ok=True)
+    masker = run.masker
+    affine = masker.affine
+    write_nifti(folder / "mask.nii.gz", masker.mask, affine)
+    design_file = None
+    if run.design is not None:
+        design_file = "design_matrix.tsv"
+        write_tsv(folder / design_file, run.design)
+    extra_designs = {}
+    for name, frame in run.extra_designs.items():
+        extra_designs[name] = f"design_matrix_{name}.tsv"
+        write_tsv(folder / extra_designs[name], frame)
+
+    contrasts_out = []
+    for item in run.contrasts:
+        c = item.contrast
+        maps_rel = {}
+        for key, values in _contrast_maps(c, item.maps_available).items():
+            rel = map_name(c.label, key)
+            write_nifti(folder / rel, masker.inverse(np.asarray(values, dtype=np.float32)), affine)
+            maps_rel["stat" if key in ("t", "F") else key] = rel
+        corrections = []
+        for corr in item.corrections:
+            corrections.append(_write_correction(folder, c, corr, masker))
+        contrasts_out.append(
+            {
+                "name": c.name,
+                "label": c.label,
+                "stat_type": c.stat_type,
+                "dof": c.dof,
+                "df_num": c.df_num,
+                "weights": c.weights,
+                "columns": list(c.columns),
+                "maps": maps_rel,
+                "notes": list(item.notes),
+                "corrections": corrections,
+            }
+        )
+    model = dict(run.model)
+    if extra_designs:
+        model["runs"] = [
+            {"name": n, "design_matrix": p} for n, p in extra_designs.items()
+        ]
+    summary = {
+        "glmreport_version": __version__,
+        "title": run.title,
+        "config_file": run.config_file,
+        "config_text": run.config_text,
+        "model": model,
+        "design_matrix": design_file,
+        "mask": "mask.nii.gz",
+        "background": None,
+        "inputs": run.inputs,
+        "contrasts": contrasts_out,
+        "atlases": run.atlases,
+        "provenance": run.provenance,
+        "report": {},
+    }
+    write_json(folder / SUMMARY, summary)
+    return summary
+
+
+def _write_correction(
+    folder: Path, contrast: ContrastResult, corr: CorrectionResult, masker: Masker
+) -> dict[str, Any]:
+    label, desc = contrast.label, corr.desc
+    thresholded = np.where(corr.surviving, contrast.z, 0.0).astype(np.float32)
+    map_rel = map_name(label, "z", desc)
+    write_nifti(folder / map_rel, masker.inverse(thresholded), masker.affine)
+    extra_maps = {}
+    for key, values in corr.maps.items():
+        rel = map_name(label, key, desc)
+        write_nifti(folder / rel, masker.inverse(np.asarray(values, dtype=np.float32)), masker.affine)
+        extra_maps[key] = rel
+    clusters_rel = table_name(label, desc, "clusters")
+    peaks_rel = table_name(label, desc, "peaks")
+    write_tsv(folder / clusters_rel, corr.clusters)
+    write_tsv(folder / peaks_rel, corr.peaks)
+    arrays_rel = None
+    if corr.arrays:
+        arrays_rel = f"tables/contrast-{label}_desc-{desc}_arrays.npz"
+        np.savez_compressed(folder / arrays_rel, **corr.arrays)
+    scale = "z and " + ("t" if contrast.stat_type == "t" else "F")
+    return {
+        "method": corr.method,
+        "desc": desc,
+        "title": corr.title,
+        "alpha": corr.alpha,
+        "two_sided": corr.two_sided,
+        "threshold_z": corr.threshold_z,
+        "threshold_stat": corr.threshold_stat,
+        "threshold_scale": scale,
+        "cluster_extent": corr.cluster_extent,
+        "n_voxels": int(np.count_nonzero(corr.surviving)),
+        "n_clusters": int(len(corr.clusters)),
+        "clusters_table": clusters_rel,
+        "peaks_table": peaks_rel,
+        "map": map_rel,
+        "maps": extra_maps,
+        "arrays": arrays_rel,
+        "params": corr.params,
+        "extras": corr.extras,
+    }
