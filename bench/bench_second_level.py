@@ -55,7 +55,7 @@ NILEARN = textwrap.dedent(
                  "effects of interest": np.eye(2)}
     for name, con in contrasts.items():
         kind = "F" if name == "effects of interest" else "t"
-        out = model.compute_contrast(con, stat_type=kind, output_type="all")
+        out = model.compute_contrast(con, second_level_stat_type=kind, output_type="all")
         z = out["z_score"]
         for control, alpha, k in [("fpr", 0.001, 10), ("fdr", 0.05, 0), ("bonferroni", 0.05, 0)]:
             thr_img, thr = threshold_stats_img(z, model.masker_.mask_img_, alpha=alpha,
@@ -94,7 +94,10 @@ def main() -> None:
     t_ref = statistics.median(r["seconds"] for r in ref)
     m_ours = max(r["peak_mb"] for r in ours)
     m_ref = max(r["peak_mb"] for r in ref)
-    print(f"second level, demo (16 x MNI 2 mm, 3 contrasts x 3 corrections), {args.repeats} runs, median")
+    print(
+        "second level, demo (16 x MNI 2 mm, 3 contrasts x 3 corrections), "
+        f"{args.repeats} runs, median"
+    )
     print(f"{'':12}{'time (s)':>10}{'peak RSS (MB)':>16}")
     print(f"{'glmreport':12}{t_ours:10.2f}{m_ours:16.0f}")
     print(f"{'nilearn':12}{t_ref:10.2f}{m_ref:16.0f}")

@@ -599,13 +599,12 @@ def _design(
             levels=_levels(opts.get("levels"), f"{where}.levels"),
             **extra,
         )
-    _check_keys(opts, where, ("factors", "subject"), required=("factors", "subject"))
+    _check_keys(opts, where, ("factors", "subject"), required=("factors",))
     factors = _str_list(opts["factors"], f"{where}.factors")
     if not factors:
         raise ConfigError("expected at least one factor", path=f"{where}.factors")
-    return DesignSpec(
-        kind=kind, factors=factors, subject=_str(opts["subject"], f"{where}.subject"), **extra
-    )
+    subject = _str(opts["subject"], f"{where}.subject") if "subject" in opts else None
+    return DesignSpec(kind=kind, factors=factors, subject=subject, **extra)
 
 
 def _levels(value: Any, path: str) -> tuple[str, ...] | None:

@@ -57,10 +57,13 @@ def blob_map(blobs: Sequence[Blob], shape: tuple[int, ...], affine: np.ndarray) 
     for blob in blobs:
         centre = apply_affine(np.linalg.inv(affine), blob.center)
         sigma_vox = blob.fwhm / np.sqrt(8 * np.log(2)) / np.sqrt((affine[:3, :3] ** 2).sum(0))
-        g = [np.exp(-0.5 * ((a - c) / s) ** 2) for a, c, s in zip(axes, centre, sigma_vox, strict=True)]
-        out += (blob.amplitude * g[0][:, None, None] * g[1][None, :, None] * g[2][None, None, :]).astype(
-            np.float32
-        )
+        g = [
+            np.exp(-0.5 * ((a - c) / s) ** 2)
+            for a, c, s in zip(axes, centre, sigma_vox, strict=True)
+        ]
+        out += (
+            blob.amplitude * g[0][:, None, None] * g[1][None, :, None] * g[2][None, None, :]
+        ).astype(np.float32)
     return out
 
 
@@ -121,7 +124,12 @@ def write_maps(
         path = folder / row["filename"]
         path.parent.mkdir(parents=True, exist_ok=True)
         write_nifti(path, data, affine)
-        records.append({"path": str(path.relative_to(folder)), **{k: v for k, v in row.items() if k != "filename"}})
+        records.append(
+            {
+                "path": str(path.relative_to(folder)),
+                **{k: v for k, v in row.items() if k != "filename"},
+            }
+        )
     return pd.DataFrame(records)
 
 
@@ -174,7 +182,11 @@ def write_demo(folder: str | Path, *, n_subjects: int = 16, seed: int = 42) -> P
     for i, a in enumerate(ages):
         sub = f"{i + 1:02d}"
         rows.append(
-            {"filename": f"data/sub-{sub}_desc-buttonpress_effect.nii.gz", "subject": sub, "age": int(a)}
+            {
+                "filename": f"data/sub-{sub}_desc-buttonpress_effect.nii.gz",
+                "subject": sub,
+                "age": int(a),
+            }
         )
         signals.append(base + age * np.float32(a - ages.mean()))
     table = write_maps(folder, rows, signals, seed=seed + 1)
@@ -182,3 +194,89 @@ def write_demo(folder: str | Path, *, n_subjects: int = 16, seed: int = 42) -> P
     config = folder / "demo.yaml"
     config.write_text(DEMO_CONFIG, encoding="utf-8")
     return config
+
+
+# ---------------------------------------------------------------------------------------------
+# stand-ins for the example analyses (examples/*.yaml)
+
+#: Vertical vs horizontal checkerboards: occipital effects that differ between conditions.
+VERTICAL = (
+    Blob(center=(10.0, -88.0, 4.0), amplitude=1.0),
+    Blob(center=(-10.0, -88.0, 4.0), amplitude=1.0),
+)
+HORIZONTAL = (
+    Blob(center=(10.0, -88.0, 4.0), amplitude=0.4),
+    Blob(center=(-10.0, -88.0, 4.0), amplitude=0.4),
+)
+
+
+def write_two_conditions(
+    folder: str | Path, *, n_subjects: int = 16, seed: int = 7
+) -> pd.DataFrame:
+    """2 x N maps (vertical and horizontal checkerboard effects per subject), for the unpaired
+    and paired two-sample examples; a shared per-subject field makes pairing matter.
+
+    Writes ``data/sub-XX_desc-<condition>_effect.nii.gz`` and ``two_conditions.tsv``
+    (columns path, subject, condition).
+    """
+    folder = Path(folder)
+    mask, affine = template_grid()
+    maps = {
+        "vertical": blob_map(VERTICAL, mask.shape, affine),
+        "horizontal": blob_map(HORIZONTAL, mask.shape, affine),
+    }
+    rows, signals = [], []
+    for cond in ("vertical", "horizontal"):
+        for i in range(n_subjects):
+            sub = f"{i + 1:02d}"
+            rows.append(
+                {
+                    "filename": f"data/sub-{sub}_desc-{cond}_effect.nii.gz",
+                    "subject": sub,
+                    "condition": cond,
+                }
+            )
+            signals.append(maps[cond])
+    table = write_maps(
+        folder, rows, signals, seed=seed, noise_sd=0.7, subject_sd=1.0, subject_key="subject"
+    )
+    table.to_csv(folder / "two_conditions.tsv", sep="\t", index=False)
+    return table
+
+
+#: 3 x 3 face-recognition stand-in: stimulus (famous, unfamiliar, scrambled) x repetition
+#: (initial, immediate, delayed). Faces drive the fusiform gyri, famous faces also the
+#: temporal pole, immediate repetition suppresses the face response.
+FUSIFORM = (
+    Blob(center=(40.0, -52.0, -18.0), amplitude=1.4),
+    Blob(center=(-40.0, -52.0, -18.0), amplitude=1.1),
+)
+TEMPORAL_POLE = (Blob(center=(-36.0, 12.0, -30.0), amplitude=0.7),)
+
+
+def write_anova(folder: str | Path, *, n_subjects: int = 16, seed: int = 11) -> None:
+    """Per-subject condition maps in a BIDS-derivatives-like tree for the 3 x 3 ANOVA example:
+    ``derivatives/sub-XX/sub-XX_task-faces_stim-<FF|UF|SF>_rep-<Ini|Imm|Del>_effect.nii.gz``
+    (famous, unfamiliar, scrambled faces x initial, immediate, delayed presentation).
+    """
+    folder = Path(folder)
+    mask, affine = template_grid()
+    fusiform = blob_map(FUSIFORM, mask.shape, affine)
+    pole = blob_map(TEMPORAL_POLE, mask.shape, affine)
+    gains = {"Ini": 1.0, "Imm": 0.5, "Del": 0.85}
+    rows, signals = [], []
+    for i in range(n_subjects):
+        sub = f"{i + 1:02d}"
+        for stim in ("FF", "UF", "SF"):
+            for rep in ("Ini", "Imm", "Del"):
+                face = 0.0 if stim == "SF" else gains[rep]
+                signal = fusiform * np.float32(face) + (pole if stim == "FF" else 0.0)
+                rows.append(
+                    {
+                        "filename": f"derivatives/sub-{sub}/sub-{sub}_task-faces"
+                        f"_stim-{stim}_rep-{rep}_effect.nii.gz",
+                        "sub": sub,
+                    }
+                )
+                signals.append(np.asarray(signal, dtype=np.float32))
+    write_maps(folder, rows, signals, seed=seed, noise_sd=0.8, subject_sd=0.8, subject_key="sub")

@@ -77,7 +77,8 @@ def _numeric_columns(table: pd.DataFrame) -> pd.DataFrame:
 def bids_entities(path: str | Path) -> dict[str, str]:
     """Parse BIDS ``key-value`` entities from a file name.
 
-    ``sub-01_task-x_desc-faces_effect.nii.gz`` gives ``{'sub': '01', 'task': 'x', 'desc': 'faces'}``.
+    ``sub-01_task-x_desc-faces_effect.nii.gz`` gives
+    ``{'sub': '01', 'task': 'x', 'desc': 'faces'}``.
     """
     name = Path(path).name
     for suffix in NIFTI_SUFFIXES:
@@ -103,9 +104,13 @@ def read_inputs_table(spec: Any) -> pd.DataFrame:
         base = Path(spec.table).parent
         table["path"] = [str(p if Path(p).is_absolute() else base / p) for p in table["path"]]
     elif spec.kind == "list":
-        table = _numeric_columns(pd.DataFrame([{k: str(v) for k, v in r.items()} for r in spec.rows]))
+        table = _numeric_columns(
+            pd.DataFrame([{k: str(v) for k, v in r.items()} for r in spec.rows])
+        )
     else:
-        pattern = spec.pattern if Path(spec.pattern).is_absolute() else str(spec.base_dir / spec.pattern)
+        pattern = (
+            spec.pattern if Path(spec.pattern).is_absolute() else str(spec.base_dir / spec.pattern)
+        )
         paths = sorted(globmod.glob(pattern, recursive=True))
         if not paths:
             raise InputError(f"model.inputs.glob: no file matches {pattern}")
@@ -182,15 +187,18 @@ def load_images(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
     imgs = [load_image(p) for p in paths]
     ref = imgs[0]
     shape, affine = ref.shape[:3], ref.affine
-    bad = [
-        f"{p} (shape {img.shape[:3]}, affine {'same' if np.allclose(img.affine, affine, atol=1e-4) else 'different'})"
-        for p, img in zip(paths, imgs, strict=True)
-        if img.shape[:3] != shape or not np.allclose(img.affine, affine, atol=1e-4)
-    ]
+    bad = []
+    for p, img in zip(paths, imgs, strict=True):
+        same_affine = np.allclose(img.affine, affine, atol=1e-4)
+        if img.shape[:3] != shape or not same_affine:
+            bad.append(
+                f"{p} (shape {img.shape[:3]}, affine {'same' if same_affine else 'different'})"
+            )
     if bad:
         raise InputError(
             f"inputs must share shape and affine with the first input {paths[0]} (shape {shape}); "
-            f"these differ and are not resampled silently: " + "; ".join(bad[:10])
+            f"these differ and are not resampled silently: "
+            + "; ".join(bad[:10])
             + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
         )
     data = np.empty((len(imgs), *shape), dtype=np.float32)
@@ -236,7 +244,9 @@ def to_jsonable(value: Any) -> Any:
 
 def write_json(path: Path, obj: Any) -> None:
     """Write JSON (UTF-8, indented) with non-finite numbers as null."""
-    Path(path).write_text(json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    Path(path).write_text(
+        json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n", "utf-8"
+    )
 
 
 def write_tsv(path: Path, table: pd.DataFrame) -> None:

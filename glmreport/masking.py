@@ -10,9 +10,7 @@ from scipy import ndimage
 
 from .errors import InputError
 
-AUTO_MASK_RULE = (
-    "voxels that are finite and non-zero in every input image (before smoothing)"
-)
+AUTO_MASK_RULE = "voxels that are finite and non-zero in every input image (before smoothing)"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,7 +45,9 @@ class Masker:
         """(v,) -> (X, Y, Z) or (k, v) -> (X, Y, Z, k), ``fill`` outside the mask."""
         values = np.asarray(values)
         if values.ndim == 1:
-            out = np.full(self.mask.shape, fill, dtype=values.dtype if values.dtype != bool else bool)
+            out = np.full(
+                self.mask.shape, fill, dtype=values.dtype if values.dtype != bool else bool
+            )
             out[self.mask] = values
             return out
         out = np.full((*self.mask.shape, values.shape[0]), fill, dtype=values.dtype)

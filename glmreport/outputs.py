@@ -6,9 +6,11 @@ back without refitting.
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -112,6 +114,28 @@ def _contrast_maps(contrast: ContrastResult, available: Sequence[str]) -> dict[s
     return maps
 
 
+class _MapWriter:
+    """Collects NIfTI writes and runs them on a thread pool (gzip releases the GIL)."""
+
+    def __init__(self, folder: Path, masker: Masker) -> None:
+        self.folder, self.masker = folder, masker
+        self.jobs: list[tuple[Path, np.ndarray]] = []
+
+    def add(self, rel: str, values: np.ndarray) -> str:
+        self.jobs.append((self.folder / rel, np.asarray(values, dtype=np.float32)))
+        return rel
+
+    def _write(self, job: tuple[Path, np.ndarray]) -> None:
+        path, values = job
+        write_nifti(path, self.masker.inverse(values), self.masker.affine)
+
+    def flush(self) -> None:
+        workers = min(len(self.jobs), os.cpu_count() or 1) or 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(self._write, self.jobs))
+        self.jobs.clear()
+
+
 def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
     """Write maps, tables, design and summary.json into ``folder``.
 
@@ -124,8 +148,7 @@ def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
     (folder / "maps").mkdir(exist_ok=True)
     (folder / "tables").mkdir(exist_ok=True)
     masker = run.masker
-    affine = masker.affine
-    write_nifti(folder / "mask.nii.gz", masker.mask, affine)
+    write_nifti(folder / "mask.nii.gz", masker.mask, masker.affine)
     design_file = None
     if run.design is not None:
         design_file = "design_matrix.tsv"
@@ -135,17 +158,17 @@ def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
         extra_designs[name] = f"design_matrix_{name}.tsv"
         write_tsv(folder / extra_designs[name], frame)
 
+    writer = _MapWriter(folder, masker)
     contrasts_out = []
     for item in run.contrasts:
         c = item.contrast
         maps_rel = {}
         for key, values in _contrast_maps(c, item.maps_available).items():
-            rel = map_name(c.label, key)
-            write_nifti(folder / rel, masker.inverse(np.asarray(values, dtype=np.float32)), affine)
+            rel = writer.add(map_name(c.label, key), values)
             maps_rel["stat" if key in ("t", "F") else key] = rel
         corrections = []
         for corr in item.corrections:
-            corrections.append(_write_correction(folder, c, corr, masker))
+            corrections.append(_write_correction(folder, c, corr, writer))
         contrasts_out.append(
             {
                 "name": c.name,
@@ -162,9 +185,7 @@ def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
         )
     model = dict(run.model)
     if extra_designs:
-        model["runs"] = [
-            {"name": n, "design_matrix": p} for n, p in extra_designs.items()
-        ]
+        model["runs"] = [{"name": n, "design_matrix": p} for n, p in extra_designs.items()]
     summary = {
         "glmreport_version": __version__,
         "title": run.title,
@@ -180,22 +201,19 @@ def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
         "provenance": run.provenance,
         "report": {},
     }
+    writer.flush()
     write_json(folder / SUMMARY, summary)
     return summary
 
 
 def _write_correction(
-    folder: Path, contrast: ContrastResult, corr: CorrectionResult, masker: Masker
+    folder: Path, contrast: ContrastResult, corr: CorrectionResult, writer: _MapWriter
 ) -> dict[str, Any]:
     label, desc = contrast.label, corr.desc
-    thresholded = np.where(corr.surviving, contrast.z, 0.0).astype(np.float32)
-    map_rel = map_name(label, "z", desc)
-    write_nifti(folder / map_rel, masker.inverse(thresholded), masker.affine)
-    extra_maps = {}
-    for key, values in corr.maps.items():
-        rel = map_name(label, key, desc)
-        write_nifti(folder / rel, masker.inverse(np.asarray(values, dtype=np.float32)), masker.affine)
-        extra_maps[key] = rel
+    map_rel = writer.add(map_name(label, "z", desc), np.where(corr.surviving, contrast.z, 0.0))
+    extra_maps = {
+        key: writer.add(map_name(label, key, desc), values) for key, values in corr.maps.items()
+    }
     clusters_rel = table_name(label, desc, "clusters")
     peaks_rel = table_name(label, desc, "peaks")
     write_tsv(folder / clusters_rel, corr.clusters)

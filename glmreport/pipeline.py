@@ -122,7 +122,7 @@ def _contrasts_for(config: RunConfig, columns: tuple[str, ...], X: np.ndarray) -
     out, taken = [], set()
     for spec in config.contrasts:
         weights = contrast_weights(spec, columns)
-        check_estimable(weights, X, name=spec.name)
+        check_estimable(weights, X, name=spec.name, where=spec.where)
         label = make_label(spec.name, taken)
         taken.add(label)
         out.append((spec, weights, label))
@@ -138,7 +138,9 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = _qui
     mask, mask_info = build_mask(model.mask, volumes, affine)
     spec = model.design
     if model.design_matrix is not None:
-        spec = dataclasses.replace(spec, matrix=io.read_table(model.design_matrix, what="design matrix"))
+        spec = dataclasses.replace(
+            spec, matrix=io.read_table(model.design_matrix, what="design matrix")
+        )
     design = build_design(table, spec)
     parsed = _contrasts_for(config, design.columns, design.matrix)
     n, rank = design.matrix.shape[0], np.linalg.matrix_rank(design.matrix)
@@ -162,7 +164,9 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = _qui
         glm = fit_ols(data, design)
         for cspec, weights, label in parsed:
             contrasts.append(
-                compute_contrast(glm, weights, name=cspec.name, label=label, stat_type=cspec.stat_type)
+                compute_contrast(
+                    glm, weights, name=cspec.name, label=label, stat_type=cspec.stat_type
+                )
             )
     inputs = [
         {**{k: _plain(v) for k, v in row.items()}, "sha256": io.sha256(row["path"])}
@@ -213,17 +217,18 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = _quiet) -> P
     for spec, vol in zip(model.maps, volumes, strict=True):
         stat = vol[mask].astype(np.float64)
         if spec.stat == "t":
-            logp = sps.t.logsf(stat, spec.dof)
+            logp, log1mp = sps.t.logsf(stat, spec.dof), sps.t.logcdf(stat, spec.dof)
             dof, df_num = spec.dof, 1
         elif spec.stat == "F":
             logp = sps.f.logsf(stat, spec.df_num, spec.dof)
+            log1mp = sps.f.logcdf(stat, spec.df_num, spec.dof)
             dof, df_num = spec.dof, spec.df_num
         else:
-            logp = sps.norm.logsf(stat)
+            logp, log1mp = sps.norm.logsf(stat), sps.norm.logcdf(stat)
             dof, df_num = np.inf, 1
         label = make_label(spec.name, taken)
         taken.add(label)
-        z = stat if spec.stat == "z" else z_from_logp(logp)
+        z = stat if spec.stat == "z" else z_from_logp(logp, log1mp=log1mp)
         contrasts.append(
             ContrastResult(
                 name=spec.name,
@@ -260,7 +265,13 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = _quiet) -> P
         "maps": [{"name": m.name, "stat": m.stat, "dof": m.dof} for m in model.maps],
     }
     return Prepared(
-        masker=masker, data=None, fit=None, table=None, contrasts=tuple(contrasts), model=info, inputs=inputs
+        masker=masker,
+        data=None,
+        fit=None,
+        table=None,
+        contrasts=tuple(contrasts),
+        model=info,
+        inputs=inputs,
     )
 
 
@@ -439,7 +450,9 @@ def _render(folder: Path, formats: tuple[str, ...]) -> dict[str, Path]:
     return written
 
 
-def render_report(results_dir: str | Path, *, formats: tuple[str, ...] = ("html",)) -> dict[str, Path]:
+def render_report(
+    results_dir: str | Path, *, formats: tuple[str, ...] = ("html",)
+) -> dict[str, Path]:
     """Re-render the report of an existing results folder without refitting."""
     folder = Path(results_dir)
     if not (folder / "summary.json").is_file():

@@ -28,7 +28,9 @@ def write_dataset(folder: Path, n: int = 10, seed: int = 0) -> Path:
         data[0] = 0.0  # a slab outside the brain
         path = folder / f"sub-{s + 1:02d}.nii.gz"
         nib.save(nib.Nifti1Image(data.astype(np.float32), AFFINE), path)
-        rows.append({"path": path.name, "subject": f"{s + 1:02d}", "age": 20 + 3 * s, "group": "ab"[s % 2]})
+        rows.append(
+            {"path": path.name, "subject": f"{s + 1:02d}", "age": 20 + 3 * s, "group": "ab"[s % 2]}
+        )
     pd.DataFrame(rows).to_csv(folder / "inputs.tsv", sep="\t", index=False)
     return folder / "inputs.tsv"
 
@@ -81,8 +83,17 @@ def test_run_writes_complete_results(dataset: Path, capsys):
     assert methods == ["uncorrected", "fdr", "bonferroni"]
     unc = effect["corrections"][0]
     for key in (
-        "method", "alpha", "two_sided", "threshold_z", "threshold_stat", "cluster_extent",
-        "n_voxels", "n_clusters", "clusters_table", "peaks_table", "map",
+        "method",
+        "alpha",
+        "two_sided",
+        "threshold_z",
+        "threshold_stat",
+        "cluster_extent",
+        "n_voxels",
+        "n_clusters",
+        "clusters_table",
+        "peaks_table",
+        "map",
     ):
         assert key in unc
     assert unc["threshold_z"] == pytest.approx(3.2905267, abs=1e-6)  # two-sided p < 0.001
@@ -90,7 +101,16 @@ def test_run_writes_complete_results(dataset: Path, capsys):
     clusters = pd.read_csv(out / unc["clusters_table"], sep="\t")
     assert set(clusters["sign"]) == {"+", "-"}
     peaks = pd.read_csv(out / unc["peaks_table"], sep="\t", dtype={"cluster_id": str})
-    for col in ("cluster_id", "peak_x", "peak_y", "peak_z", "peak_value", "peak_stat", "size_voxels", "volume_mm"):
+    for col in (
+        "cluster_id",
+        "peak_x",
+        "peak_y",
+        "peak_z",
+        "peak_value",
+        "peak_stat",
+        "size_voxels",
+        "volume_mm",
+    ):
         assert col in peaks.columns
     design = pd.read_csv(out / "design_matrix.tsv", sep="\t")
     assert design.columns.tolist() == ["intercept", "age"]
@@ -207,7 +227,9 @@ def test_bad_config_exit_2(dataset: Path, capsys, old, new, message):
 
 
 def test_non_estimable_and_zero_dof(dataset: Path, capsys):
-    text = CONFIG.replace("design: one-sample", "design: {paired: {condition: group, subject: subject}}")
+    text = CONFIG.replace(
+        "design: one-sample", "design: {paired: {condition: group, subject: subject}}"
+    )
     (dataset / "analysis.yaml").write_text(text.replace("    covariates: [age]\n", ""))
     # each subject has one row only -> paired design refused with the subject named
     assert run_cli("run", dataset / "analysis.yaml", "-q") == 2
@@ -222,7 +244,9 @@ def test_non_estimable_and_zero_dof(dataset: Path, capsys):
     assert run_cli("run", dataset / "analysis.yaml", "-q") == 2
     assert "degrees of freedom" in capsys.readouterr().err
     # non-estimable: duplicated column
-    pd.DataFrame({"a": np.ones(10), "b": np.ones(10)}).to_csv(dataset / "dm.tsv", sep="\t", index=False)
+    pd.DataFrame({"a": np.ones(10), "b": np.ones(10)}).to_csv(
+        dataset / "dm.tsv", sep="\t", index=False
+    )
     (dataset / "analysis.yaml").write_text(
         "model: {inputs: inputs.tsv, design: {matrix: dm.tsv}}\ncontrasts: [{name: only a, t: a}]\n"
     )
@@ -253,4 +277,7 @@ report: {{formats: []}}
     z_orig = nib.load(out / "maps/contrast-effect_stat-z_statmap.nii.gz").get_fdata()
     # float32 storage of t: z recomputed from the stored t agrees to 1e-4
     np.testing.assert_allclose(z_from_t, z_orig, atol=1e-4)
-    assert summary["contrasts"][0]["corrections"][0]["n_voxels"] == summary["contrasts"][1]["corrections"][0]["n_voxels"]
+    assert (
+        summary["contrasts"][0]["corrections"][0]["n_voxels"]
+        == summary["contrasts"][1]["corrections"][0]["n_voxels"]
+    )

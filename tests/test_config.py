@@ -151,11 +151,17 @@ report: {formats: [html, pdf]}
             "Did you mean 'two-sample'?",
         ),
         (
-            BASE.replace("inputs: inputs.tsv", "inputs: inputs.tsv\n  design: {paired: {condition: c}}"),
+            BASE.replace(
+                "inputs: inputs.tsv", "inputs: inputs.tsv\n  design: {paired: {condition: c}}"
+            ),
             "model.design.paired",
             "missing required key 'subject'",
         ),
-        (BASE + "report: {formats: [html, docx]}\n", "report.formats[1]", "expected one of html, pdf"),
+        (
+            BASE + "report: {formats: [html, docx]}\n",
+            "report.formats[1]",
+            "expected one of html, pdf",
+        ),
         (BASE + "clusters: {connectivity: 8}\n", "clusters.connectivity", "expected 6, 18 or 26"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nibabel as nib
@@ -14,12 +15,14 @@ from glmreport.errors import InputError, OutputError
 
 
 def _img(path: Path, data: np.ndarray, affine=None) -> Path:
-    nib.save(nib.Nifti1Image(data.astype(np.float32), np.eye(4) if affine is None else affine), path)
+    nib.save(
+        nib.Nifti1Image(data.astype(np.float32), np.eye(4) if affine is None else affine), path
+    )
     return path
 
 
 def test_inputs_table_tsv_relative_paths_and_types(tmp_path):
-    (tmp_path / "t.tsv").write_text("path\tsubject\tage\ta.nii.gz\t01\t30\nb.nii.gz\t02\t41\n".replace("\ta.nii", "\na.nii", 1))
+    (tmp_path / "t.tsv").write_text("path\tsubject\tage\na.nii.gz\t01\t30\nb.nii.gz\t02\t41\n")
     table = io.read_inputs_table(InputsSpec(kind="table", table=tmp_path / "t.tsv"))
     assert table["path"].tolist() == [str(tmp_path / "a.nii.gz"), str(tmp_path / "b.nii.gz")]
     assert table["subject"].tolist() == ["01", "02"]  # identifiers stay text
@@ -101,4 +104,4 @@ def test_staged_output_is_atomic(tmp_path):
 
 def test_json_non_finite_to_null(tmp_path):
     io.write_json(tmp_path / "a.json", {"x": float("inf"), "y": np.float32(1.5), "z": np.arange(2)})
-    assert (tmp_path / "a.json").read_text().split() == ["{", '"x":', "null,", '"y":', "1.5,", '"z":', "[", "0,", "1", "]", "}"]
+    assert json.loads((tmp_path / "a.json").read_text()) == {"x": None, "y": 1.5, "z": [0, 1]}
