@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, suggest
-from .labels.atlases import AtlasSpec
+from .errors import AtlasError, ConfigError, suggest
+from .labels.atlases import AtlasSpec, registry_spec
 from .stats.contrasts import ContrastSpec
 from .stats.design import DesignSpec
 from .stats.results import CorrectionSpec
@@ -901,7 +901,10 @@ ATLAS_SOURCES = ("templateflow", "file", "fsl")
 
 def _atlas(value: Any, where: str, base: Path) -> AtlasSpec:
     if isinstance(value, str):
-        return AtlasSpec(name=value, source="registry", registry_key=value, where=where)
+        try:
+            return registry_spec(value, where=where)
+        except AtlasError as exc:
+            raise ConfigError(str(exc).removeprefix(f"{where}: "), path=where) from None
     raw = _mapping(value, where)
     sources = [k for k in ATLAS_SOURCES if k in raw]
     if len(sources) != 1:

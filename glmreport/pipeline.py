@@ -331,7 +331,7 @@ def _label(config: RunConfig, prepared: Prepared, results, log: Log):
             labels = corr.cluster_labels
             if labels is None:
                 labels = np.zeros(prepared.masker.n_voxels, dtype=int)
-            clusters, peaks, _notes = label_tables(
+            clusters, peaks, notes = label_tables(
                 corr.clusters,
                 corr.peaks,
                 labels,
@@ -339,7 +339,10 @@ def _label(config: RunConfig, prepared: Prepared, results, log: Log):
                 affine=prepared.masker.affine,
                 atlases=loaded,
             )
-            labelled.append(dataclasses.replace(corr, clusters=clusters, peaks=peaks))
+            extras = {**corr.extras, "atlas_notes": list(notes)} if notes else corr.extras
+            labelled.append(
+                dataclasses.replace(corr, clusters=clusters, peaks=peaks, extras=extras)
+            )
         out.append((contrast, labelled))
     return out, info
 

@@ -127,7 +127,7 @@ class ContrastResult:
     dof : float
         Denominator (error) degrees of freedom.
     df_num : int
-        Numerator degrees of freedom (q for F, 1 for t).
+        Numerator degrees of freedom (rank of the weights for F, 1 for t).
     """
 
     name: str
@@ -197,8 +197,9 @@ class CorrectionResult:
         Columns start with ``CLUSTER_COLUMNS``; method-specific columns may follow
         (e.g. ``p_fwe``, ``tdp``).
     peaks : DataFrame
-        Columns start with ``PEAK_COLUMNS``; ``cluster_id`` strings like ``"1"``, ``"1a"``;
-        negative clusters have ids prefixed with ``-`` ... see clusters.py.
+        Columns start with ``PEAK_COLUMNS``; ``cluster_id`` strings like ``"1"``, ``"1a"``
+        (main peak, then sub-peaks). Negative clusters are numbered after the positive ones
+        and marked by ``sign == '-'`` in the clusters table.
     params : dict
         Method parameters as configured (n_perm, seed, cluster_forming_p, ...).
     extras : dict

@@ -378,6 +378,7 @@ def make_correction(
         extras=dict(extras or {}),
         maps=dict(maps or {}),
         arrays=dict(arrays or {}),
+        cluster_labels=cset.labels,
     )
 
 
