@@ -11,13 +11,14 @@ Usage::
 import sys
 from pathlib import Path
 
-from glmreport.datasets import write_anova, write_demo, write_two_conditions
+from glmreport.datasets import write_anova, write_demo, write_first_level, write_two_conditions
 
 
 def main(folder: Path) -> None:
     write_demo(folder / "one_sample")
     write_two_conditions(folder / "two_conditions")
     write_anova(folder / "anova")
+    write_first_level(folder / "first_level")
     print(f"example data written to {folder}")
 
 

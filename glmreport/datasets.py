@@ -280,3 +280,85 @@ def write_anova(folder: str | Path, *, n_subjects: int = 16, seed: int = 11) -> 
                 )
                 signals.append(np.asarray(signal, dtype=np.float32))
     write_maps(folder, rows, signals, seed=seed, noise_sd=0.8, subject_sd=0.8, subject_key="sub")
+
+
+# ---------------------------------------------------------------------------------------------
+# first level: two BOLD runs of one subject
+
+
+#: FIAC-like 2 x 2 design: sentence (same / different) x speaker (same / different).
+FIRST_LEVEL_CONDITIONS = ("SSt_SSp", "SSt_DSp", "DSt_SSp", "DSt_DSp")
+#: Temporal cortex responds to every condition, more to different sentences; a frontal region
+#: responds to different speakers only.
+TEMPORAL = (Blob(center=(-56.0, -20.0, 4.0), amplitude=1.0, fwhm=16.0),)
+FRONTAL = (Blob(center=(44.0, 24.0, 20.0), amplitude=1.0, fwhm=16.0),)
+
+
+def _events(rng: np.random.Generator, n_scans: int, t_r: float) -> pd.DataFrame:
+    onsets = np.arange(10.0, n_scans * t_r - 20.0, 9.0)
+    trial = rng.permutation(np.resize(FIRST_LEVEL_CONDITIONS, onsets.size))
+    return pd.DataFrame({"onset": onsets, "duration": 3.0, "trial_type": trial})
+
+
+def write_first_level(
+    folder: str | Path, *, n_scans: int = 120, t_r: float = 2.0, seed: int = 5
+) -> None:
+    """Two BOLD runs of one subject on a 4 mm grid with AR(1) noise and known responses.
+
+    Run 1 comes with its BIDS events and confounds files; run 2 with a precomputed design
+    matrix (``sub-01_run-2_design.tsv``), as in analyses that reuse designs made elsewhere.
+    """
+    from .stats.first_level import make_first_level_design, make_frame_times
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    shape = (40, 48, 36)
+    affine = np.array([[4.0, 0, 0, -78.0], [0, 4.0, 0, -112.0], [0, 0, 4.0, -60.0], [0, 0, 0, 1]])
+    ijk = np.indices(shape).reshape(3, -1).T
+    xyz = apply_affine(affine, ijk).reshape(*shape, 3)
+    brain = (
+        (xyz[..., 0] / 70) ** 2 + ((xyz[..., 1] + 18) / 92) ** 2 + ((xyz[..., 2] - 8) / 62) ** 2
+    ) < 1
+    temporal = blob_map(TEMPORAL, shape, affine)
+    frontal = blob_map(FRONTAL, shape, affine)
+    gain = {
+        "SSt_SSp": (1.0, 0.0),
+        "SSt_DSp": (1.0, 1.0),
+        "DSt_SSp": (2.0, 0.0),
+        "DSt_DSp": (2.0, 1.0),
+    }
+    frame_times = make_frame_times(n_scans, t_r)
+    for run in (1, 2):
+        events = _events(rng, n_scans, t_r)
+        motion = pd.DataFrame(
+            {
+                "trans_x": np.cumsum(rng.normal(0, 0.02, n_scans)),
+                "rot_z": np.cumsum(rng.normal(0, 0.001, n_scans)),
+            }
+        )
+        design = make_first_level_design(
+            frame_times,
+            events,
+            hrf_model="glover",
+            drift_model="cosine",
+            high_pass=0.01,
+            confounds=motion,
+        ).to_frame()
+        signal = np.zeros((*shape, n_scans), dtype=np.float32)
+        for cond, (g_temporal, g_frontal) in gain.items():
+            reg = design[cond].to_numpy(dtype=np.float32)
+            signal += (g_temporal * temporal + g_frontal * frontal)[..., None] * reg
+        noise = rng.standard_normal((*shape, n_scans)).astype(np.float32)
+        for t in range(1, n_scans):
+            noise[..., t] = 0.4 * noise[..., t - 1] + np.sqrt(1 - 0.4**2) * noise[..., t]
+        bold = 800.0 * brain[..., None] + brain[..., None] * (8.0 * signal + 6.0 * noise)
+        bold += rng.normal(0, 2.0, bold.shape).astype(np.float32)
+        write_nifti(folder / f"sub-01_run-{run}_bold.nii.gz", bold.astype(np.float32), affine)
+        if run == 1:
+            events.to_csv(folder / "sub-01_run-1_events.tsv", sep="\t", index=False)
+            motion.to_csv(folder / "sub-01_run-1_confounds.tsv", sep="\t", index=False)
+        else:
+            design.to_csv(
+                folder / "sub-01_run-2_design.tsv", sep="\t", index=False, float_format="%.8g"
+            )

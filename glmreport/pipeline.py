@@ -30,6 +30,7 @@ from .stats.contrasts import (
     make_label,
     z_from_logp,
 )
+from .stats.crossref import cross_reference
 from .stats.design import build_design
 from .stats.glm import fit_ols
 from .stats.inference import InferenceContext, apply_correction
@@ -281,7 +282,7 @@ def prepare(config: RunConfig, *, fit: bool = True, log: Log = _quiet) -> Prepar
         return prepare_second_level(config, fit=fit, log=log)
     if config.model.level == "maps":
         return prepare_maps(config, fit=fit, log=log)
-    from .first_level import prepare_first_level
+    from .runs import prepare_first_level
 
     return prepare_first_level(config, fit=fit, log=log)
 
@@ -305,12 +306,14 @@ def infer(config: RunConfig, prepared: Prepared, *, progress: bool = False, log:
     )
     results = []
     for contrast in prepared.contrasts:
+        specs = [
+            s for s in config.corrections if s.contrasts is None or contrast.name in s.contrasts
+        ]
         applied = []
-        for spec in config.corrections:
-            if spec.contrasts is not None and contrast.name not in spec.contrasts:
-                continue
+        for spec in specs:
             log(f"{contrast.name}: {spec.method}")
             applied.extend(apply_correction(contrast, spec, ctx))
+        applied = cross_reference(contrast, applied, specs, mask=ctx.mask, affine=ctx.affine)
         results.append((contrast, applied))
     return results
 

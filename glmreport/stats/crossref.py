@@ -1,0 +1,84 @@
+"""Relate the corrections of one contrast to each other, cluster by cluster.
+
+For every cluster of every correction: which of the contrast's corrections its peak voxel
+survives (``survives``), and, when an ARI entry applies to the contrast, the ARI lower bound on
+the cluster's true-discovery proportion (``ari_tdp``) — ARI's bounds hold simultaneously for
+any set of voxels, so they are valid for clusters chosen by another correction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+import numpy as np
+from nibabel.affines import apply_affine
+
+from .ari import cluster_tdp, hommel_value
+from .results import ContrastResult, CorrectionResult, CorrectionSpec
+
+
+def _peak_index(clusters, mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """In-mask (flat) index of every cluster's peak voxel, from its world coordinates."""
+    if clusters.empty:
+        return np.zeros(0, dtype=np.int64)
+    xyz = clusters[["peak_x", "peak_y", "peak_z"]].to_numpy(dtype=float)
+    ijk = np.rint(apply_affine(np.linalg.inv(affine), xyz)).astype(np.int64)
+    order = np.full(mask.shape, -1, dtype=np.int64)
+    order[mask] = np.arange(int(mask.sum()))
+    ijk = np.clip(ijk, 0, np.array(mask.shape) - 1)
+    return order[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
+
+
+def cross_reference(
+    contrast: ContrastResult,
+    corrections: Sequence[CorrectionResult],
+    specs: Sequence[CorrectionSpec],
+    *,
+    mask: np.ndarray,
+    affine: np.ndarray,
+) -> list[CorrectionResult]:
+    """Add ``survives`` (and ``ari_tdp``) columns to every correction's clusters table.
+
+    Parameters
+    ----------
+    contrast : ContrastResult
+    corrections : sequence of CorrectionResult
+        All corrections applied to ``contrast``.
+    specs : sequence of CorrectionSpec
+        The config entries that applied to ``contrast`` (ARI entries give alpha and sidedness).
+    mask, affine
+        The analysis grid.
+
+    Returns
+    -------
+    list of CorrectionResult
+        Copies with the new columns; ``survives`` lists the ``desc`` of every correction whose
+        surviving voxels include the cluster's peak (``-`` when none).
+    """
+    ari = next((s for s in specs if s.method == "ari"), None)
+    hommel = None
+    if ari is not None:
+        sided = ari.two_sided and contrast.stat_type == "t"
+        hommel = hommel_value(contrast.z, ari.alpha, two_sided=sided)
+    out = []
+    for corr in corrections:
+        clusters = corr.clusters.copy()
+        if not clusters.empty:
+            peaks = _peak_index(clusters, mask, affine)
+            clusters["survives"] = [
+                ", ".join(other.desc for other in corrections if idx >= 0 and other.surviving[idx])
+                or "-"
+                for idx in peaks
+            ]
+            if ari is not None and corr.method != "ari" and corr.cluster_labels is not None:
+                tdp = cluster_tdp(
+                    contrast.z,
+                    corr.cluster_labels,
+                    alpha=ari.alpha,
+                    two_sided=sided,
+                    hommel=hommel,
+                )
+                clusters["ari_tdp"] = [tdp.get(int(c), np.nan) for c in clusters["cluster_id"]]
+        out.append(dataclasses.replace(corr, clusters=clusters))
+    return out

@@ -1,0 +1,136 @@
+"""First-level runs through the CLI: outputs, fixed effects, and every bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+import pytest
+
+from glmreport.cli import main
+from glmreport.datasets import write_first_level
+
+CONFIG = """\
+model:
+  level: first
+  t_r: 2.0
+  runs:
+    - {bold: sub-01_run-1_bold.nii.gz, events: sub-01_run-1_events.tsv,
+       confounds: sub-01_run-1_confounds.tsv, confound_columns: [trans_x, rot_z]}
+    - {bold: sub-01_run-2_bold.nii.gz, design: sub-01_run-2_design.tsv}
+  noise_model: ar1
+  space: null
+contrasts:
+  - {name: different speaker, t: "SSt_DSp + DSt_DSp - SSt_SSp - DSt_SSp"}
+  - {name: effects of interest, F: [SSt_SSp, SSt_DSp, DSt_SSp, DSt_DSp]}
+corrections:
+  - {method: fdr, alpha: 0.05}
+report: {formats: []}
+"""
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("first_level_source")
+    write_first_level(folder, n_scans=60)
+    return folder
+
+
+@pytest.fixture()
+def data(source: Path, tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    shutil.copytree(source, folder)
+    (folder / "analysis.yaml").write_text(CONFIG)
+    return folder
+
+
+def test_two_runs_fixed_effects(data: Path):
+    out = data / "results"
+    assert main(["run", str(data / "analysis.yaml"), "--out", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert s["model"]["level"] == "first" and s["model"]["n_scans"] == [60, 60]
+    assert s["model"]["columns"][:4] == ["DSt_DSp", "DSt_SSp", "SSt_DSp", "SSt_SSp"]
+    assert [r["name"] for r in s["model"]["runs"]] == ["run-1", "run-2"]
+    assert (out / "design_matrix_run-1.tsv").is_file() and (
+        out / "design_matrix_run-2.tsv"
+    ).is_file()
+    speaker, eoi = s["contrasts"]
+    # fixed effects over two runs: dof add up (60 scans - rank of each run's design)
+    ranks = [
+        np.linalg.matrix_rank(pd.read_csv(out / f"design_matrix_run-{r}.tsv", sep="\t").to_numpy())
+        for r in (1, 2)
+    ]
+    assert speaker["dof"] == sum(60 - r for r in ranks)
+    assert eoi["stat_type"] == "F" and eoi["df_num"] == 4
+    peaks = pd.read_csv(out / speaker["corrections"][0]["peaks_table"], sep="\t")
+    # the planted frontal "different speaker" response at (44, 24, 20) mm
+    d = np.linalg.norm(peaks[["peak_x", "peak_y", "peak_z"]].to_numpy() - [44, 24, 20], axis=1)
+    assert d.min() <= 8.0
+
+
+def _write_yaml(data: Path, text: str) -> None:
+    (data / "analysis.yaml").write_text(text)
+
+
+def _bold_3d(data: Path) -> None:
+    img = nib.load(data / "sub-01_run-2_bold.nii.gz")
+    nib.save(nib.Nifti1Image(np.asarray(img.dataobj)[..., 0], img.affine), data / "3d.nii.gz")
+    _write_yaml(data, CONFIG.replace("sub-01_run-2_bold.nii.gz", "3d.nii.gz"))
+
+
+def _events_past_end(data: Path) -> None:
+    ev = pd.read_csv(data / "sub-01_run-1_events.tsv", sep="\t")
+    ev.loc[len(ev)] = [500.0, 3.0, "SSt_SSp"]
+    ev.to_csv(data / "sub-01_run-1_events.tsv", sep="\t", index=False)
+
+
+def _events_missing_column(data: Path) -> None:
+    ev = pd.read_csv(data / "sub-01_run-1_events.tsv", sep="\t")
+    ev.rename(columns={"trial_type": "condition"}).to_csv(
+        data / "sub-01_run-1_events.tsv", sep="\t", index=False
+    )
+
+
+def _runs_differ(data: Path) -> None:
+    img = nib.load(data / "sub-01_run-2_bold.nii.gz")
+    small = np.asarray(img.dataobj)[:-2]
+    nib.save(nib.Nifti1Image(small, img.affine), data / "sub-01_run-2_bold.nii.gz")
+
+
+def _design_rows(data: Path) -> None:
+    d = pd.read_csv(data / "sub-01_run-2_design.tsv", sep="\t")
+    d.iloc[:-5].to_csv(data / "sub-01_run-2_design.tsv", sep="\t", index=False)
+
+
+def _unknown_column(data: Path) -> None:
+    _write_yaml(data, CONFIG.replace("SSt_DSp + DSt_DSp", "SSt_DSp + nothing"))
+
+
+def _no_t_r(data: Path) -> None:
+    _write_yaml(data, CONFIG.replace("  t_r: 2.0\n", ""))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_no_t_r, "t_r"),
+        (_bold_3d, "expected a 4D"),
+        (_events_past_end, "500"),
+        (_events_missing_column, "trial_type"),
+        (_runs_differ, "runs must share one voxel grid"),
+        (_design_rows, "rows"),
+        (_unknown_column, "no run has"),
+    ],
+)
+def test_bad_first_level_inputs(data: Path, capsys, change, message):
+    change(data)
+    out = data / "results"
+    assert main(["run", str(data / "analysis.yaml"), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert err.count("\n") == 1, err
+    assert not out.exists()
