@@ -81,6 +81,7 @@ class RunOutput:
     inputs: list[dict[str, Any]]
     contrasts: tuple[ContrastOutput, ...]
     atlases: list[dict[str, Any]] = field(default_factory=list)
+    inference: dict[str, Any] = field(default_factory=dict)
     extra_designs: dict[str, pd.DataFrame] = field(default_factory=dict)
     config_file: str | None = None
     config_text: str = ""
@@ -196,6 +197,7 @@ def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
         "mask": "mask.nii.gz",
         "background": None,
         "inputs": run.inputs,
+        "inference": run.inference,
         "contrasts": contrasts_out,
         "atlases": run.atlases,
         "provenance": run.provenance,

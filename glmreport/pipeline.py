@@ -421,6 +421,11 @@ def run(
                 for c, corrs in results
             ),
             atlases=atlas_info,
+            inference={
+                "connectivity": config.clusters.connectivity,
+                "peak_min_distance_mm": config.clusters.min_distance_mm,
+                "max_subpeaks": config.clusters.max_subpeaks,
+            },
             extra_designs=prepared.extra_designs,
             config_file=str(config.source) if config.source else None,
             config_text=config.text,

@@ -281,3 +281,30 @@ report: {{formats: []}}
         summary["contrasts"][0]["corrections"][0]["n_voxels"]
         == summary["contrasts"][1]["corrections"][0]["n_voxels"]
     )
+
+
+def test_atlas_labels_and_offline_missing_atlas(dataset: Path, templateflow_home: Path):
+    text = CONFIG + "atlases: [harvard-oxford-cortical, schaefer-400-7]\n"
+    (dataset / "analysis.yaml").write_text(text)
+    out = dataset / "results"
+    # schaefer-400-7 is not in the offline TemplateFlow tree: the run still finishes
+    assert run_cli("run", dataset / "analysis.yaml", "--out", out, "-q") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    status = {a["name"]: a["status"] for a in summary["atlases"]}
+    assert status == {"harvard-oxford-cortical": "ok", "schaefer-400-7": "missing"}
+    missing = [a for a in summary["atlases"] if a["status"] == "missing"][0]
+    assert "glmreport atlases fetch schaefer-400-7" in missing["message"]
+    corr = summary["contrasts"][0]["corrections"][0]
+    peaks = pd.read_csv(out / corr["peaks_table"], sep="\t")
+    assert set(peaks["schaefer-400-7"]) == {"atlas unavailable"}
+    assert peaks["harvard-oxford-cortical"].notna().all()
+    assert any("schaefer-400-7" in n for n in corr["extras"]["atlas_notes"])
+
+
+def test_atlases_commands(templateflow_home: Path, capsys):
+    assert run_cli("atlases", "list") == 0
+    listing = capsys.readouterr().out
+    assert "harvard-oxford-cortical " in listing and "available" in listing
+    assert run_cli("atlases", "fetch", "harvard-oxford-cortical") == 0
+    assert run_cli("atlases", "fetch", "schaefer-400-7") == 2
+    assert "FAILED" in capsys.readouterr().out
