@@ -771,7 +771,16 @@ METHOD_KEYS: dict[str, tuple[str, ...]] = {
     "uncorrected": ("cluster_extent",),
     "fdr": ("cluster_extent",),
     "bonferroni": ("cluster_extent",),
-    "permutation": ("n_perm", "seed", "cluster_forming_p", "tfce", "blocks"),
+    "permutation": (
+        "n_perm",
+        "seed",
+        "cluster_forming_p",
+        "tfce",
+        "blocks",
+        "tfce_E",
+        "tfce_H",
+        "tfce_dh",
+    ),
     "ari": ("thresholds",),
     "rft": ("cluster_forming_p", "fwhm_mm"),
 }
@@ -792,10 +801,16 @@ def _corrections(
             raise ConfigError(f"missing 'method' (one of {', '.join(METHODS)})", path=where)
         method = _str(raw["method"], f"{where}.method", choices=METHODS)
         _check_keys(raw, where, COMMON_CORRECTION_KEYS + METHOD_KEYS[method])
-        if level == "maps" and method in ("permutation",):
+        if level == "maps" and method == "permutation":
             raise ConfigError(
                 "permutation inference needs the input images; model.level 'maps' supports "
                 "uncorrected, fdr, bonferroni, ari and rft (with fwhm_mm)",
+                path=f"{where}.method",
+            )
+        if level == "first" and method in ("permutation", "rft"):
+            raise ConfigError(
+                f"'{method}' is a group-level (second-level) inference; a first-level model "
+                "supports uncorrected, fdr, bonferroni and ari",
                 path=f"{where}.method",
             )
         alpha = (
@@ -840,6 +855,11 @@ def _method_params(method: str, raw: Mapping[str, Any], where: str) -> dict[str,
             "cluster_forming_p": None if cfp is None else _alpha(cfp, f"{where}.cluster_forming_p"),
             "tfce": _bool(raw.get("tfce", False), f"{where}.tfce"),
             "blocks": None if raw.get("blocks") is None else _str(raw["blocks"], f"{where}.blocks"),
+            "tfce_E": _number(raw.get("tfce_E", 0.5), f"{where}.tfce_E", low=0, low_open=True),
+            "tfce_H": _number(raw.get("tfce_H", 2.0), f"{where}.tfce_H", low=0, low_open=True),
+            "tfce_dh": "auto"
+            if raw.get("tfce_dh", "auto") == "auto"
+            else _number(raw["tfce_dh"], f"{where}.tfce_dh", low=0, low_open=True),
         }
     if method == "ari":
         values = _list(
