@@ -109,3 +109,24 @@ def test_example_ari(examples: Path):
     ari = [c for c in s["contrasts"][0]["corrections"] if c["method"] == "ari"][0]
     tdp = _map(examples, "ari", ari["maps"]["tdp"])
     assert 0 < tdp.max() <= 1
+
+
+def test_example_first_level(examples: Path):
+    s = _run(examples, "first_level")
+    assert s["model"]["level"] == "first" and len(s["model"]["runs"]) == 2
+    names = [c["name"] for c in s["contrasts"]]
+    assert names[:3] == [
+        "different sentence",
+        "different sentence (run-1)",
+        "different sentence (run-2)",
+    ]
+    by_name = {c["name"]: c for c in s["contrasts"]}
+    # fixed effects pool both runs' dof
+    assert by_name["different sentence"]["dof"] == pytest.approx(
+        by_name["different sentence (run-1)"]["dof"] + by_name["different sentence (run-2)"]["dof"]
+    )
+    assert by_name["effects of interest"]["stat_type"] == "F"
+    fdr = by_name["different speaker"]["corrections"][1]
+    peaks = pd.read_csv(examples / "results/first_level" / fdr["peaks_table"], sep="\t")
+    assert _near(peaks, (44, 24, 20), 8.0)  # planted frontal "different speaker" response
+    assert (examples / "results/first_level/report.html").is_file()
