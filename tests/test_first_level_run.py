@@ -134,3 +134,29 @@ def test_bad_first_level_inputs(data: Path, capsys, change, message):
     assert message in err, err
     assert err.count("\n") == 1, err
     assert not out.exists()
+
+
+def test_first_level_folders_feed_a_second_level(tmp_path: Path):
+    """A study chains: first level per subject, then a second level over their effect maps."""
+    for i, sub in enumerate(("01", "02", "03")):
+        folder = tmp_path / f"raw-{sub}"
+        write_first_level(folder, n_scans=60, seed=20 + i)
+        (folder / "analysis.yaml").write_text(CONFIG)
+        out = tmp_path / "firstlevel" / f"sub-{sub}"
+        assert main(["run", str(folder / "analysis.yaml"), "--out", str(out), "-q"]) == 0
+    (tmp_path / "group.yaml").write_text(
+        """\
+model:
+  inputs: {glob: "firstlevel/sub-*/maps/contrast-differentSpeaker_stat-effect_statmap.nii.gz"}
+  design: one-sample
+  space: null
+contrasts: [{name: speaker, t: intercept}]
+corrections: [{method: uncorrected, alpha: 0.01}]
+report: {formats: []}
+"""
+    )
+    out = tmp_path / "group"
+    assert main(["run", str(tmp_path / "group.yaml"), "--out", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    assert [row["sub"] for row in s["inputs"]] == ["01", "02", "03"]
+    assert s["model"]["dof"] == 2.0
