@@ -19,23 +19,15 @@ import yaml
 from .errors import AtlasError, ConfigError, suggest
 from .labels.atlases import AtlasSpec, registry_spec
 from .stats.contrasts import ContrastSpec
-from .stats.design import DesignSpec
+from .stats.design import DESIGN_KINDS, DesignSpec
+from .stats.hrf import HRF_MODELS
+from .stats.inference import METHODS as INFERENCE_METHODS
 from .stats.results import CorrectionSpec
 
 LEVELS = ("second", "first", "maps")
-DESIGNS = ("one-sample", "two-sample", "paired", "anova", "formula", "matrix")
-METHODS = ("uncorrected", "fdr", "bonferroni", "permutation", "ari", "rft")
+DESIGNS = DESIGN_KINDS
+METHODS = tuple(INFERENCE_METHODS)
 FORMATS = ("html", "pdf")
-HRF_MODELS = (
-    "spm",
-    "glover",
-    "spm + derivative",
-    "glover + derivative",
-    "spm + derivative + dispersion",
-    "glover + derivative + dispersion",
-    "fir",
-    "none",
-)
 MAP_STATS = ("t", "z", "F")
 
 

@@ -92,6 +92,9 @@ report: {formats: [html, pdf]}
         "cluster_forming_p": 0.001,
         "tfce": True,
         "blocks": None,
+        "tfce_E": 0.5,
+        "tfce_H": 2.0,
+        "tfce_dh": "auto",
     }
     assert ari.params["thresholds"] == [2.5, 3.5]
     assert rft.params["cluster_forming_p"] == 0.01
