@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -211,9 +212,16 @@ def load_images(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
             + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
         )
     data = np.empty((len(imgs), *shape), dtype=np.float32)
-    for i, (p, img) in enumerate(zip(paths, imgs, strict=True)):
-        data[i] = image_data(img)
-        if not np.isfinite(data[i]).any():
+
+    def read(i: int) -> bool:
+        data[i] = image_data(imgs[i])
+        return bool(np.isfinite(data[i]).any())
+
+    # decompression releases the GIL: read the files on a thread pool
+    with ThreadPoolExecutor(max_workers=min(len(imgs), os.cpu_count() or 1)) as pool:
+        finite = list(pool.map(read, range(len(imgs))))
+    for p, ok in zip(paths, finite, strict=True):
+        if not ok:
             raise InputError(f"{p} contains no finite value (all NaN or infinite)")
     return data, np.asarray(affine, dtype=float)
 
