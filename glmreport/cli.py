@@ -127,7 +127,7 @@ def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, con: _Console) -> int:
-    from .pipeline import render_report
+    from .outputs import render_report
 
     formats = ("html", "pdf") if args.pdf else ("html",)
     con.log(f"rendering {', '.join(formats)}")

@@ -363,12 +363,18 @@ class ColorScale:
         Whether negative values are part of the display (blue ramp, two-sided colour bar).
     label : str
         Colour-bar label, e.g. ``"z"``.
+    marks : tuple of float
+        Further values to mark on the colour bar (e.g. a critical value), drawn dashed.
+    mark_threshold : bool
+        Mark ``threshold`` on the colour bar (solid); off when it is only a display floor.
     """
 
     threshold: float | None
     vmax: float
     two_sided: bool
     label: str = "z"
+    marks: tuple[float, ...] = ()
+    mark_threshold: bool = True
 
     @property
     def low(self) -> float:
@@ -601,11 +607,23 @@ def _draw_colorbar(
     ]
     fig.add_artist(LineCollection(frame, colors=_MUTED, linewidths=0.5, transform=_IDENTITY))
     marks = [low, -low] if (scale.two_sided and low > 0) else ([low] if low > 0 else [])
+    if not scale.mark_threshold:
+        marks = []
     if marks:
         lines = [np.array([[left_px - 2, y_of(v)], [left_px + bar_w + 2, y_of(v)]]) for v in marks]
         fig.add_artist(LineCollection(lines, colors="black", linewidths=1.1, transform=_IDENTITY))
-    # Threshold labels first; a vmax label too close to one already placed is left out.
-    candidates = [low, high] + ([-low, -high] if scale.two_sided else [])
+    extra = [float(v) for v in scale.marks if np.isfinite(v) and vmin <= v <= high]
+    if scale.two_sided:
+        extra += [-v for v in extra if vmin <= -v <= high and v > 0]
+    if extra:
+        lines = [np.array([[left_px - 3, y_of(v)], [left_px + bar_w + 3, y_of(v)]]) for v in extra]
+        fig.add_artist(
+            LineCollection(
+                lines, colors="black", linewidths=0.9, linestyles=(0, (2, 1)), transform=_IDENTITY
+            )
+        )
+    # Threshold and mark labels first; a label too close to one already placed is left out.
+    candidates = [low] + extra + [high] + ([-low, -high] if scale.two_sided else [])
     min_gap = _FONT * dpi / 72 * 1.1
     ticks: list[float] = []
     for v in candidates:
@@ -615,7 +633,7 @@ def _draw_colorbar(
         fig.text(
             left_px + bar_w + 4,
             y_of(v),
-            f"{v:.2f}".replace("-", "\u2212"),
+            _tick(v),
             ha="left",
             va="center",
             fontsize=_FONT - 1,
@@ -633,6 +651,12 @@ def _draw_colorbar(
         transform=_IDENTITY,
     )
     return bar, left_px, height_px - bottom - bar_h
+
+
+def _tick(value: float) -> str:
+    """Colour-bar label: 2 decimals for z-like values, whole numbers from 100 on."""
+    text = f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+    return text.replace("-", "\u2212")
 
 
 def _slice_panel(
@@ -953,6 +977,16 @@ class MatrixLayout:
     def width_in(self) -> float:
         return self.left_in + self.n_columns * self.column_in + self.right_in
 
+    @property
+    def font_size(self) -> float:
+        """Points of the column names."""
+        return _FONT if self.column_in >= 0.16 else _FONT - 1.5
+
+    @property
+    def label_step(self) -> int:
+        """Name every k-th column: a rotated name needs ~1.3 font heights of column width."""
+        return max(1, math.ceil(1.3 * self.font_size / 72 / self.column_in))
+
 
 def matrix_layout(columns: Sequence[str], *, max_width_in: float = 7.0) -> MatrixLayout:
     """Geometry for a design with these column names.
@@ -964,7 +998,8 @@ def matrix_layout(columns: Sequence[str], *, max_width_in: float = 7.0) -> Matri
     """
     n = max(len(columns), 1)
     left, right = 0.55, 0.25
-    column_in = float(np.clip((max_width_in - left - right) / n, 0.12, 0.55))
+    # Wide designs keep the figure's width: columns get narrower and only some are named.
+    column_in = float(np.clip((max_width_in - left - right) / n, 0.02, 0.55))
     longest = max((len(_short(c)) for c in columns), default=4)
     label_in = 0.15 + longest * 0.055 * math.sin(math.radians(55))
     return MatrixLayout(
@@ -973,10 +1008,12 @@ def matrix_layout(columns: Sequence[str], *, max_width_in: float = 7.0) -> Matri
 
 
 def _column_labels(ax, columns: Sequence[str], layout: MatrixLayout) -> None:
-    ax.set_xticks(np.arange(len(columns)))
-    fontsize = _FONT if layout.column_in >= 0.16 else _FONT - 2
+    """Rotated column names above the matrix; every k-th name when columns are narrow."""
+    fontsize = layout.font_size
+    shown = np.arange(0, len(columns), layout.label_step)
+    ax.set_xticks(shown)
     ax.set_xticklabels(
-        [_short(c) for c in columns],
+        [_short(columns[i]) for i in shown],
         rotation=55,
         ha="left",
         rotation_mode="anchor",
@@ -992,6 +1029,7 @@ def plot_design_matrix(
     columns: Sequence[str],
     *,
     layout: MatrixLayout | None = None,
+    row_label: str = "row",
     dpi: float = DEFAULT_DPI,
 ) -> Png:
     """The design matrix, each column scaled to its maximum absolute value for display.
@@ -1000,9 +1038,11 @@ def plot_design_matrix(
     ----------
     matrix : (n_rows, n_columns) ndarray
     columns : sequence of str
-        Column names, drawn above the matrix.
+        Column names, drawn above the matrix (every k-th one when the columns are narrow).
     layout : MatrixLayout, optional
         Share it with :func:`plot_contrast_matrix` so the columns line up.
+    row_label : str
+        What a row is (``"row"``, ``"image"``, ``"scan"``); rows are numbered from 1.
     """
     matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
     layout = layout or matrix_layout(columns)
@@ -1022,15 +1062,17 @@ def plot_design_matrix(
     )
     ax.imshow(shown, aspect="auto", cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
     _column_labels(ax, columns, layout)
-    if n_rows <= 40:
-        step = 1 if n_rows <= 20 else 2
-        ax.set_yticks(np.arange(0, n_rows, step))
-        ax.set_yticklabels([str(i + 1) for i in range(0, n_rows, step)], fontsize=_FONT - 1.5)
+    # Rows numbered from 1: every row up to 20, then about 8 round numbers (plus row 1).
+    if n_rows <= 20:
+        rows = np.arange(1, n_rows + 1)
     else:
-        ax.yaxis.set_major_locator(ticker.MaxNLocator(6, integer=True))
-        ax.tick_params(axis="y", labelsize=_FONT - 1.5)
+        step = ticker.MaxNLocator(8, integer=True, steps=[1, 2, 2.5, 5, 10]).tick_values(1, n_rows)
+        step = max(int(round(step[1] - step[0])), 1) if len(step) > 1 else n_rows
+        rows = np.concatenate([[1], np.arange(step, n_rows + 1, step)])
+    ax.set_yticks(rows - 1)
+    ax.set_yticklabels([str(r) for r in rows], fontsize=_FONT - 1.5)
     ax.tick_params(axis="y", length=2, colors=_MUTED)
-    ax.set_ylabel("row", fontsize=_FONT - 1, color=_MUTED)
+    ax.set_ylabel(row_label, fontsize=_FONT - 1, color=_MUTED)
     for spine in ax.spines.values():
         spine.set_linewidth(0.5)
         spine.set_color(_MUTED)
@@ -1093,7 +1135,7 @@ def plot_contrast_matrix(
     ax.set_yticklabels([str(i + 1) for i in range(q)] if q > 1 else [""], fontsize=_FONT - 1.5)
     ax.tick_params(axis="y", length=0, colors=_MUTED)
     ax.set_xticks(np.arange(-0.5, layout.n_columns, 1), minor=True)
-    ax.grid(which="minor", axis="x", color="white", linewidth=0.8)
+    ax.grid(which="minor", axis="x", color="white", linewidth=min(0.8, layout.column_in * 72 * 0.1))
     ax.tick_params(which="minor", length=0)
     for spine in ax.spines.values():
         spine.set_linewidth(0.5)
@@ -1144,7 +1186,7 @@ def plot_histogram(
     values = np.asarray(values, dtype=float).ravel()
     values = values[np.isfinite(values)]
     n_lines = len(thresholds)
-    longest = max((len(_short(line.label, 44)) for line in thresholds), default=0)
+    longest = max((len(_short(line.label, 64)) for line in thresholds), default=0)
     entry_in = 0.42 + longest * 0.052 * _FONT / 7.5  # line handle + text at legend size
     ncol = int(min(max(n_lines, 1), 3, max(1, (width_in - 0.2) // entry_in)))
     legend_in = 0.2 * math.ceil(n_lines / ncol) if n_lines else 0.0
@@ -1165,7 +1207,7 @@ def plot_histogram(
         ax.yaxis.set_major_formatter(ticker.FuncFormatter(_count_label))
     for k, line in enumerate(thresholds):
         color = _LINE_COLORS[k % len(_LINE_COLORS)]
-        ax.axvline(line.value, color=color, linewidth=1.0, label=_short(line.label, 44))
+        ax.axvline(line.value, color=color, linewidth=1.0, label=_short(line.label, 64))
         if line.two_sided:
             ax.axvline(-line.value, color=color, linewidth=1.0, linestyle="--")
     _style_axes(ax, xlabel, "voxels")
@@ -1227,16 +1269,20 @@ def plot_null_distribution(
         pad = 0.03 * (high - low or 1.0)
         counts, edges = np.histogram(null, bins=bins, range=(low - pad, high + pad))
         ax.stairs(counts, edges, fill=True, color="#9aa5b1", linewidth=0)
+    if critical is not None and np.isfinite(critical) and null.size:
+        ax.axvspan(critical, ax.get_xlim()[1], color="#d62728", alpha=0.07, linewidth=0)
     if critical is not None and np.isfinite(critical):
         ax.axvline(
             critical,
             color="#d62728",
             linewidth=1.1,
             linestyle="--",
-            label=f"critical {critical:.3g}",
+            label=f"critical {_label_number(critical)}",
         )
     if observed is not None and np.isfinite(observed):
-        ax.axvline(observed, color="#1f77b4", linewidth=1.3, label=f"observed {observed:.3g}")
+        ax.axvline(
+            observed, color="#1f77b4", linewidth=1.3, label=f"observed {_label_number(observed)}"
+        )
     _style_axes(ax, xlabel, "permutations")
     if critical is not None or observed is not None:
         ax.legend(
@@ -1248,6 +1294,12 @@ def plot_null_distribution(
             borderaxespad=0.2,
         )
     return _encode(fig, dpi)
+
+
+def _label_number(value: float) -> str:
+    """3 significant digits, whole numbers from 1000 on (no exponent)."""
+    text = f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return text.replace("-", "\u2212")
 
 
 def _style_axes(ax, xlabel: str, ylabel: str) -> None:

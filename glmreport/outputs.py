@@ -245,3 +245,38 @@ def _write_correction(
         "params": corr.params,
         "extras": corr.extras,
     }
+
+
+def render_report(
+    results_dir: str | Path, *, formats: tuple[str, ...] = ("html",)
+) -> dict[str, Path]:
+    """Render the report of a results folder and record it in summary.json (no refitting).
+
+    Parameters
+    ----------
+    results_dir : str or Path
+        A folder written by :func:`write_results`.
+    formats : tuple of {'html', 'pdf'}
+
+    Returns
+    -------
+    dict of str -> Path
+        The written report files by format.
+    """
+    import json
+
+    from .errors import InputError
+    from .report import write_report
+
+    folder = Path(results_dir)
+    summary_path = folder / SUMMARY
+    if not summary_path.is_file():
+        raise InputError(
+            f"{folder} is not a glmreport results folder (no {SUMMARY}); run "
+            "'glmreport run CONFIG' first"
+        )
+    written = write_report(folder, formats=tuple(formats))
+    summary = json.loads(summary_path.read_text("utf-8"))
+    summary["report"] = {fmt: Path(p).name for fmt, p in written.items()}
+    write_json(summary_path, summary)
+    return written

@@ -22,7 +22,14 @@ from . import io
 from .config import RunConfig
 from .errors import ConfigError, InputError
 from .masking import AUTO_MASK_RULE, Masker, auto_mask, check_mask, resample_mask, smooth
-from .outputs import ContrastOutput, RunOutput, package_versions, platform_info, write_results
+from .outputs import (
+    ContrastOutput,
+    RunOutput,
+    package_versions,
+    platform_info,
+    render_report,
+    write_results,
+)
 from .stats.contrasts import (
     check_estimable,
     compute_contrast,
@@ -443,35 +450,8 @@ def run(
         write_results(stage, run_output)
         if formats:
             log(f"rendering report ({', '.join(formats)})")
-            _render(stage, formats)
+            render_report(stage, formats=formats)
     return Path(target).resolve()
-
-
-def _render(folder: Path, formats: tuple[str, ...]) -> dict[str, Path]:
-    from .io import write_json
-    from .report import write_report
-
-    written = write_report(folder, formats=formats)
-    summary_path = folder / "summary.json"
-    import json
-
-    summary = json.loads(summary_path.read_text("utf-8"))
-    summary["report"] = {fmt: Path(p).name for fmt, p in written.items()}
-    write_json(summary_path, summary)
-    return written
-
-
-def render_report(
-    results_dir: str | Path, *, formats: tuple[str, ...] = ("html",)
-) -> dict[str, Path]:
-    """Re-render the report of an existing results folder without refitting."""
-    folder = Path(results_dir)
-    if not (folder / "summary.json").is_file():
-        raise InputError(
-            f"{folder} is not a glmreport results folder (no summary.json); run "
-            "'glmreport run CONFIG' first"
-        )
-    return _render(folder, tuple(formats))
 
 
 def validate(config: RunConfig) -> Prepared:

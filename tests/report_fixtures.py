@@ -8,11 +8,17 @@ at known MNI coordinates, thresholds are fixed numbers, and cluster tables are b
 
 Contents (16 subjects, 3 contrasts, 9 contrast x correction sections):
 
-* ``button press`` (t): FDR (one-sided, atlas columns), permutation max-T (two-sided, npz
-  null distribution, ``p_fwe`` column), RFT (extras: FWHM, resels, expected clusters).
+* ``button press`` (t): FDR (one-sided, atlas columns and atlas notes), permutation max-T
+  (two-sided, npz null distribution, ``p_fwe`` column), RFT voxel level (SPM-style columns
+  and the full ``extras`` footer).
 * ``<script>alert(1)</script>`` (t): uncorrected two-sided with a cluster extent, Bonferroni
   (nothing survives: empty tables), permutation cluster size (npz null).
-* ``age or sex`` (F, two rows): FDR, ARI (``tdp`` column), RFT.
+* ``age or sex`` (F, two rows): FDR, ARI (two thresholds: one block of clusters each, with
+  ``tdp``, ``min_true_voxels`` and ``parent_id``), RFT cluster level.
+
+Every clusters table has the pipeline's cross-reference column ``survives``; the tables of the
+contrast with ARI also have ``ari_tdp``. ``atlases`` lists one atlas used (with a space note)
+and one missing.
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ from glmreport.stats.results import CLUSTER_COLUMNS, PEAK_COLUMNS
 SCRIPT_NAME = "<script>alert(1)</script>"
 CONTRAST_NAMES = ("button press", SCRIPT_NAME, "age or sex")
 ATLAS = "harvard-oxford-cortical"
+SPACE_NOTE = (
+    "Atlas 'harvard-oxford-cortical' is defined in MNI152NLin6Asym but the data are in "
+    "MNI152NLin2009cAsym; labels were looked up at the same world (mm) coordinates."
+)
+COMPOSITION_NOTE = "Cluster composition is unavailable for cluster(s) 2: voxels not passed."
 
 _REGIONS = {
     (-38.0, -22.0, 56.0): "Left Precentral Gyrus",
@@ -152,6 +163,135 @@ def _clusters(
     clusters = pd.DataFrame(cluster_rows, columns=list(CLUSTER_COLUMNS))
     peaks = pd.DataFrame(peak_rows, columns=list(PEAK_COLUMNS))
     return clusters, peaks, keep
+
+
+def _z_to_stat(z: float, stat_type: str, q: int, dof: float) -> float:
+    if stat_type == "t":
+        return float(stats.t.isf(stats.norm.sf(z), dof))
+    return float(stats.f.isf(stats.norm.sf(z), q, dof))
+
+
+def _ari_tables(z, stat, mask, affine, thresholds, *, two_sided: bool):
+    """One block of clusters per threshold (ids continue), as ARI writes its tables."""
+    cluster_blocks, peak_blocks = [], []
+    keep = np.zeros(len(z), dtype=bool)
+    next_id = 1
+    previous = None
+    for t in thresholds:
+        surviving = (np.abs(z) > t) if two_sided else (z > t)
+        clusters, peaks, kept = _clusters(
+            z, stat, surviving, mask, affine, two_sided=two_sided, min_size=30
+        )
+        if t == thresholds[0]:
+            keep = kept
+        mapping = {str(i): str(i + next_id - 1) for i in clusters["cluster_id"]}
+        clusters["cluster_id"] = clusters["cluster_id"] + next_id - 1
+        peaks["cluster_id"] = [
+            mapping[str(int(v.rstrip("abc")))] + v.lstrip("0123456789") for v in peaks["cluster_id"]
+        ]
+        tdp = np.clip(0.2 + 0.75 * (1 - np.exp(-clusters["size_voxels"] / 400.0)), 0, 1).round(4)
+        clusters["threshold_z"] = t
+        clusters["tdp"] = tdp
+        clusters["min_true_voxels"] = np.floor(tdp * clusters["size_voxels"]).astype(int)
+        if previous is None or previous.empty:
+            clusters["parent_id"] = 0
+        else:
+            xyz = previous[["peak_x", "peak_y", "peak_z"]].to_numpy(float)
+            clusters["parent_id"] = [
+                int(previous["cluster_id"].iloc[int(np.argmin(((xyz - p) ** 2).sum(axis=1)))])
+                for p in clusters[["peak_x", "peak_y", "peak_z"]].to_numpy(float)
+            ]
+        peaks["threshold_z"] = t
+        peaks["tdp"] = [
+            float(tdp.iloc[list(clusters["cluster_id"].astype(str)).index(v.rstrip("abc"))])
+            for v in peaks["cluster_id"]
+        ]
+        cluster_blocks.append(clusters)
+        peak_blocks.append(peaks)
+        next_id += len(clusters)
+        previous = clusters
+    return (
+        pd.concat(cluster_blocks, ignore_index=True),
+        pd.concat(peak_blocks, ignore_index=True),
+        keep,
+    )
+
+
+def _add_rft_columns(clusters: pd.DataFrame, peaks: pd.DataFrame) -> None:
+    """SPM-style cluster-level and peak-level p-values (synthetic, monotone in size and z)."""
+    size = clusters["size_voxels"].to_numpy(float)
+    peak_z = clusters["peak_value"].to_numpy(float)
+    clusters["size_resels"] = (size / 85.95).round(4)
+    clusters["p_fwe"] = np.minimum(1.0, np.exp(-size / 40.0)).round(6)
+    clusters["q_fdr"] = np.minimum(1.0, 1.2 * np.exp(-size / 40.0)).round(6)
+    clusters["p_unc"] = np.exp(-size / 20.0).round(8)
+    clusters["peak_p_fwe"] = np.minimum(1.0, 50 * stats.norm.sf(peak_z)).round(6)
+    clusters["peak_q_fdr"] = np.minimum(1.0, 80 * stats.norm.sf(peak_z)).round(6)
+    clusters["peak_p_unc"] = stats.norm.sf(peak_z)
+    pz = peaks["peak_value"].to_numpy(float)
+    peaks["p_fwe"] = np.minimum(1.0, 50 * stats.norm.sf(pz)).round(6)
+    peaks["q_fdr"] = np.minimum(1.0, 80 * stats.norm.sf(pz)).round(6)
+    peaks["p_unc"] = stats.norm.sf(pz)
+
+
+def _rft_extras(
+    *,
+    stat_type: str,
+    q: int,
+    dof: float,
+    n_vox: int,
+    threshold_z: float,
+    threshold_stat: float,
+    n_clusters: int,
+    cluster: bool,
+    two_sided: bool,
+) -> dict:
+    """The SPM table footer that the pipeline's RFT correction writes into ``extras``."""
+    fwe_stat = _z_to_stat(4.9, stat_type, q, dof)
+    extras = {
+        "field": "T" if stat_type == "t" else "F",
+        "df": [float(q), dof],
+        "dof": dof,
+        "two_sided": two_sided,
+        "height_threshold_stat": threshold_stat,
+        "height_threshold_z": threshold_z,
+        "height_threshold_p_unc": float(stats.norm.sf(threshold_z)),
+        "height_threshold_p_fwe": 1.0 if cluster else 0.05,
+        "extent_threshold_voxels": 0,
+        "extent_threshold_p_unc": None,
+        "extent_threshold_p_fwe": None,
+        "expected_voxels_per_cluster": 4.452 if cluster else 0.3793,
+        "expected_number_of_clusters": 56.36 if cluster else 0.1297,
+        "set_level_c": n_clusters,
+        "set_level_p": 0.6906,
+        "fwe_p_stat": fwe_stat,
+        "fwe_p_rft_stat": fwe_stat + 0.9,
+        "fwe_p_bonferroni_stat": fwe_stat,
+        "fdr_p_stat": None,
+        "fwe_c_voxels": 63,
+        "fdr_c_voxels": None,
+        "peak_fdr": "topological",
+        "fwhm_mm": [8.4, 8.9, 8.1],
+        "fwhm_voxels": [4.2, 4.45, 4.05],
+        "voxel_size_mm": [2.0, 2.0, 2.0],
+        "resels": [1.0, 62.54, 817.08, 2574.42],
+        "resel_size_voxels": 85.95,
+        "volume_voxels": n_vox,
+        "volume_mm3": n_vox * 8.0,
+        "smoothness_source": "residuals",
+        "smoothness_dof": dof,
+        "smoothness_n_images": 16,
+    }
+    if cluster:
+        extras.update(
+            {
+                "cluster_forming_p": 0.001,
+                "cluster_forming_threshold_stat": threshold_stat,
+                "cluster_forming_threshold_z": threshold_z,
+                "n_clusters_formed": n_clusters + 40,
+            }
+        )
+    return extras
 
 
 def _save(values: np.ndarray, mask: np.ndarray, affine: np.ndarray, path: Path, dtype=np.float32):
@@ -277,18 +417,13 @@ def write_results(
             dict(
                 method="rft",
                 desc="rft",
-                title="RFT FWE p < 0.05 (voxel height)",
+                title="RFT voxel-level FWE p < 0.05",
                 alpha=0.05,
                 two_sided=False,
                 threshold_z=4.9,
                 cluster_extent=0,
-                params={"level": "voxel"},
-                extras={
-                    "fwhm_mm": [8.4, 8.9, 8.1],
-                    "resels": 1234.6,
-                    "expected_clusters": 0.0213,
-                    "search_volume_mm3": 1899784.0,
-                },
+                rft=True,
+                params={"cluster_forming_p": 0.001, "fwhm_mm": None},
             ),
         ],
         "scriptAlert1Script": [
@@ -345,25 +480,25 @@ def write_results(
             dict(
                 method="ari",
                 desc="ari",
-                title="ARI, TDP lower bounds (CDT z > 3.09)",
+                title="ARI true discovery proportion (\u03b1 = 0.05), clusters z > 3.09, 4",
                 alpha=0.05,
                 two_sided=False,
                 threshold_z=3.09,
                 cluster_extent=0,
-                tdp=True,
-                params={"thresholds": [3.09]},
-                extras={"n_true_discoveries": 812},
+                ari=True,
+                params={"thresholds": [3.09, 4.0]},
             ),
             dict(
                 method="rft",
-                desc="rft",
-                title="RFT FWE p < 0.05 (voxel height)",
+                desc="rftCluster",
+                title="RFT cluster-level FWE p < 0.05 (cluster-forming p < 0.001)",
                 alpha=0.05,
                 two_sided=False,
-                threshold_z=4.9,
+                threshold_z=3.09,
                 cluster_extent=0,
-                params={"level": "voxel"},
-                extras={"fwhm_mm": [8.4, 8.9, 8.1], "resels": 1234.6, "expected_clusters": 0.0213},
+                rft=True,
+                cluster=True,
+                params={"cluster_forming_p": 0.001, "fwhm_mm": None},
             ),
         ],
     }
@@ -391,22 +526,54 @@ def write_results(
             rel = f"maps/contrast-{label}_stat-{key}_statmap.nii.gz"
             _save(values, mask, affine, out / rel)
             maps["stat" if key in ("t", "F") else key] = rel
-        corrections = []
+        results = []
         for c in corrections_of[label]:
             thr_z = c["threshold_z"]
-            if stat_type == "t":
-                thr_stat = float(stats.t.isf(stats.norm.sf(thr_z), dof))
-            else:
-                thr_stat = float(stats.f.isf(stats.norm.sf(thr_z), q, dof))
+            thr_stat = _z_to_stat(thr_z, stat_type, q, dof)
             surviving = (np.abs(z) > thr_z) if c["two_sided"] else (z > thr_z)
             min_size = c["cluster_extent"]
             if c.get("cluster"):
                 min_size = 40
-            clusters, peaks, keep = _clusters(
-                z, stat, surviving, mask, affine, two_sided=c["two_sided"], min_size=min_size
-            )
             base = f"contrast-{label}_desc-{c['desc']}"
             extras = dict(c.get("extras", {}))
+            if c.get("ari"):
+                clusters, peaks, keep = _ari_tables(
+                    z, stat, mask, affine, c["params"]["thresholds"], two_sided=c["two_sided"]
+                )
+                extras.update(
+                    {
+                        "hommel_value": n_vox - 3,
+                        "thresholds": c["params"]["thresholds"],
+                        "thresholds_stat": [
+                            _z_to_stat(t, stat_type, q, dof) for t in c["params"]["thresholds"]
+                        ],
+                        "n_tests": n_vox,
+                        "n_clusters_formed": [91, 5],
+                        "n_clusters_tdp_positive": [
+                            int((clusters["threshold_z"] == t).sum())
+                            for t in c["params"]["thresholds"]
+                        ],
+                    }
+                )
+            else:
+                clusters, peaks, keep = _clusters(
+                    z, stat, surviving, mask, affine, two_sided=c["two_sided"], min_size=min_size
+                )
+            if c.get("rft"):
+                _add_rft_columns(clusters, peaks)
+                extras.update(
+                    _rft_extras(
+                        stat_type=stat_type,
+                        q=q,
+                        dof=dof,
+                        n_vox=n_vox,
+                        threshold_z=thr_z,
+                        threshold_stat=thr_stat,
+                        n_clusters=len(clusters),
+                        cluster=bool(c.get("cluster")),
+                        two_sided=c["two_sided"],
+                    )
+                )
             if c.get("atlas"):
                 clusters[ATLAS] = [
                     _label(np.array(r[["peak_x", "peak_y", "peak_z"]], float))
@@ -422,10 +589,7 @@ def write_results(
                     _label(np.array(r[["peak_x", "peak_y", "peak_z"]], float))
                     for _, r in peaks.iterrows()
                 ]
-            if c.get("tdp"):
-                clusters["tdp"] = np.clip(
-                    0.2 + 0.75 * (1 - np.exp(-clusters["size_voxels"] / 400.0)), 0, 1
-                ).round(4)
+                extras["atlas_notes"] = [SPACE_NOTE, COMPOSITION_NOTE]
             arrays_rel = None
             if c.get("null"):
                 if c.get("cluster"):
@@ -450,11 +614,38 @@ def write_results(
                         "critical_value": critical,
                         "null_label": label_null,
                         "n_perm": 1000,
+                        "exact": False,
+                        "scheme": "sign-flip",
+                        "min_p_fwe": 0.001,
                     }
                 )
                 arrays_rel = f"tables/{base}_arrays.npz"
                 np.savez_compressed(out / arrays_rel, null=null)
                 seeds[f"{name}/{c['desc']}"] = c["params"]["seed"]
+            results.append((c, clusters, peaks, keep, extras, arrays_rel, thr_z, thr_stat))
+
+        # Cross-references, as the pipeline adds them: which corrections each cluster's peak
+        # survives, and the ARI bound of the clusters of the other corrections.
+        order = np.full(mask.shape, -1, dtype=np.int64)
+        order[mask] = np.arange(n_vox)
+        inverse = np.linalg.inv(affine)
+        has_ari = any(c.get("ari") for c, *_ in results)
+        for c, clusters, *_ in results:
+            if clusters.empty:
+                continue
+            xyz = clusters[["peak_x", "peak_y", "peak_z"]].to_numpy(float)
+            ijk = np.rint(nib.affines.apply_affine(inverse, xyz)).astype(int)
+            idx = order[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
+            clusters["survives"] = [
+                ", ".join(o["desc"] for o, _, _, kp, *_ in results if i >= 0 and kp[i]) or "-"
+                for i in idx
+            ]
+            if has_ari and not c.get("ari"):
+                clusters["ari_tdp"] = np.clip(clusters["size_voxels"] / 800.0, 0, 1).round(4)
+
+        corrections = []
+        for c, clusters, peaks, keep, extras, arrays_rel, thr_z, thr_stat in results:
+            base = f"contrast-{label}_desc-{c['desc']}"
             clusters.to_csv(
                 out / f"tables/{base}_clusters.tsv", sep="\t", index=False, na_rep="n/a"
             )
@@ -540,9 +731,12 @@ def write_results(
                 "message": "",
                 "citation": "Desikan RS et al. (2006) NeuroImage 31:968-980. "
                 "doi:10.1016/j.neuroimage.2006.01.021",
+                "title": "Harvard-Oxford cortical atlas, maximum probability thresholded at 25 %",
+                "doi": "10.1016/j.neuroimage.2006.01.021",
+                "licence": "FSL licence: non-commercial use only "
+                "(https://fsl.fmrib.ox.ac.uk/fsl/fslwiki/Licence)",
                 "space": "MNI152NLin6Asym",
-                "space_note": "atlas in MNI152NLin6Asym; used without transform "
-                "(differences of a few mm)",
+                "space_note": SPACE_NOTE,
             },
             {
                 "name": "aal",

@@ -211,3 +211,39 @@ def test_png_has_no_metadata_or_addresses(background):
     assert b"http" not in png.data
     assert b"tEXt" not in png.data and b"iTXt" not in png.data and b"zTXt" not in png.data
     assert png.data_uri.startswith("data:image/png;base64,")
+
+
+def test_wide_designs_keep_their_width_and_thin_their_labels():
+    narrow = figures.matrix_layout(["intercept", "age"])
+    assert narrow.label_step == 1
+    columns = [f"cond_{i:02d}" for i in range(20)] + [f"sub-{i:03d}" for i in range(80)]
+    wide = figures.matrix_layout(columns)
+    assert wide.width_in == pytest.approx(7.0)  # 100 columns still fit the text width
+    assert wide.label_step >= 2  # every other name (or fewer) stays legible
+    rng = np.random.default_rng(0)
+    design = np.zeros((300, 100))
+    design[np.arange(300), rng.integers(0, 20, 300)] = 1.0
+    design[np.arange(300), 20 + np.arange(300) % 80] = 1.0
+    png = figures.plot_design_matrix(design, columns, layout=wide, row_label="image", dpi=DPI)
+    assert png.width == round(7.0 * DPI)
+    assert png.height < 5.0 * DPI  # 300 rows do not make a tall figure
+    contrast = figures.plot_contrast_matrix(np.eye(2, 100), columns, layout=wide, dpi=DPI)
+    assert contrast.width == png.width
+
+
+def test_colorbar_marks_and_display_floor(background):
+    vol = _blob_volume(background, [(-38, -22, 56)], [900.0])
+    marked = figures.ColorScale(threshold=300.0, vmax=1000.0, two_sided=False, label="TFCE")
+    plain = figures.ColorScale(
+        threshold=300.0,
+        vmax=1000.0,
+        two_sided=False,
+        label="TFCE",
+        marks=(600.0,),
+        mark_threshold=False,
+    )
+    a = _rgb(figures.plot_glass_brain(vol, background, scale=marked, dpi=DPI))
+    b = _rgb(figures.plot_glass_brain(vol, background, scale=plain, dpi=DPI))
+    assert a.shape == b.shape and not np.array_equal(a, b)
+    assert figures._tick(13797.7) == "13798" and figures._tick(-3.291) == "\u22123.29"
+    assert figures._label_number(10268.09) == "10268" and figures._label_number(9.034) == "9.03"

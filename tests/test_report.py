@@ -9,8 +9,16 @@ import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from report_fixtures import CONTRAST_NAMES, SCRIPT_NAME, write_results
+from report_fixtures import (
+    ATLAS,
+    COMPOSITION_NOTE,
+    CONTRAST_NAMES,
+    SCRIPT_NAME,
+    SPACE_NOTE,
+    write_results,
+)
 
 from glmreport import report
 from glmreport.errors import InputError
@@ -96,9 +104,10 @@ def test_sections_images_and_tables_for_every_contrast_and_correction(model, htm
             part = _section(html, k.anchor)
             if k.survives:
                 assert part.count("<img ") >= 3, k.anchor  # glass brain, slices, thumbnails
-                assert 'class="data clusters"' in part and 'class="data peaks"' in part
-                n_rows = part.split('class="data clusters"')[1].split("</table>")[0].count("<tr")
-                assert n_rows == min(k.n_clusters, report.MAX_CLUSTER_ROWS) + 1  # + header
+                assert 'class="data clusters' in part and 'class="data peaks' in part
+                table = part.split('class="data clusters')[1].split("</table>")[0]
+                n_rows = table.count('<td class="k-id">')
+                assert n_rows == min(k.n_clusters, report.MAX_CLUSTER_ROWS), k.anchor
             else:
                 assert "<img " not in part
                 assert "nothing survives" in part.lower()
@@ -183,17 +192,8 @@ def test_embedded_images_and_size(html):
 def test_tables_show_extra_columns_and_missing_values(model, html):
     fdr = model.contrasts[0].corrections[0]
     headers = [c.header for c in fdr.clusters.columns]
-    assert headers[:9] == [
-        "Cluster",
-        "Sign",
-        "Voxels",
-        "Volume (mm\u00b3)",
-        "x",
-        "y",
-        "z",
-        "Peak z",
-        "Peak t",
-    ]
+    assert headers[:8] == ["Cluster", "Sign", "Voxels", "x", "y", "z", "Peak z", "Peak t"]
+    assert "Volume (mm\u00b3)" not in headers  # voxels x voxel volume: in the TSV only
     assert "harvard-oxford-cortical" in headers
     assert "harvard-oxford-cortical composition" in headers
     ari = model.contrasts[2].corrections[1]
@@ -202,7 +202,7 @@ def test_tables_show_extra_columns_and_missing_values(model, html):
     perm = model.contrasts[0].corrections[1]
     p_col = [c.key for c in perm.clusters.columns].index("p_fwe")
     assert perm.clusters.rows[-1][p_col] is None  # NaN in the TSV
-    part = _section(html, perm.anchor).split('class="data clusters"')[1].split("</table>")[0]
+    part = _section(html, perm.anchor).split('class="data clusters')[1].split("</table>")[0]
     last_row = part.split("<tr")[-1]
     assert "\u2014" in last_row
     assert "n/a" not in part and "nan" not in part.lower().replace("nan-", "")
@@ -212,12 +212,180 @@ def test_method_partials(model, html):
     perm = _section(html, model.contrasts[0].corrections[1].anchor)
     assert "Permutation null distribution" in perm and 'class="fig null"' in perm
     assert "maximum |t|" in perm and "critical value" in perm
-    rft = _section(html, model.contrasts[0].corrections[2].anchor)
-    assert "Random field theory" in rft and "Resels" in rft and "Expected clusters" in rft
     ari = _section(html, model.contrasts[2].corrections[1].anchor)
     assert "true discovery proportion" in ari
     cluster_perm = _section(html, model.contrasts[1].corrections[2].anchor)
     assert "maximum cluster size (voxels)" in cluster_perm
+
+
+def test_rft_footer_and_spm_table(model, html):
+    voxel = model.contrasts[0].corrections[2]
+    assert voxel.method == "rft" and voxel.details == ()  # everything is in the footer
+    part = _section(html, voxel.anchor)
+    for label in (
+        "Random field theory",
+        "Height threshold",
+        "Extent threshold",
+        "Expected voxels per cluster",
+        "Expected number of clusters",
+        "Set level",
+        "FWEp:",
+        "FDRp:",
+        "FWEc:",
+        "Degrees of freedom",
+        "Smoothness (FWHM)",
+        "Search volume",
+        "Resels R0&ndash;R3",
+        "Voxel size",
+    ):
+        assert label in part, label
+    assert "T = 8.64" in part and "p = 0.050 FWE" in part  # height threshold, both scales
+    assert "8.4 \u00d7 8.9 \u00d7 8.1 mm" in part and "4.2 \u00d7 4.5 \u00d7 4.0 voxels" in part
+    assert "1, 62.54, 817.1, 2574" in part and "resel size 85.95 voxels" in part
+    assert "estimated from the residuals of 16 images" in part
+    assert "fwe_p_stat" not in part and "height_threshold" not in part  # no raw keys
+
+    cluster = model.contrasts[2].corrections[2]
+    assert cluster.desc == "rftCluster"
+    part = _section(html, cluster.anchor)
+    assert "Cluster-forming threshold" in part and "clusters formed" in part
+    assert "F = 12.31" in part  # the F field's statistic, not T
+    table = cluster.clusters
+    keys = [c.key for c in table.columns]
+    assert keys[:16] == [
+        "cluster_id",
+        "sign",
+        "set_p",
+        "set_c",
+        "p_fwe",
+        "q_fdr",
+        "size_voxels",
+        "p_unc",
+        "peak_p_fwe",
+        "peak_q_fdr",
+        "peak_stat",
+        "peak_value",
+        "peak_p_unc",
+        "peak_x",
+        "peak_y",
+        "peak_z",
+    ]
+    assert [c.header for c in table.columns][10:12] == ["F", "Z"]
+    assert [g for g, _ in table.header_groups] == [
+        "",
+        "set level",
+        "cluster level",
+        "peak level",
+        "mm",
+        "",
+    ]
+    assert table.rows[0][2] == pytest.approx(0.6906) and table.rows[0][3] == len(table.rows)
+    assert all(row[2] is None for row in table.rows[1:])  # set level: first row only
+    body = part.split('class="data clusters')[1].split("</table>")[0]
+    assert 'colspan="4" class="group">cluster level' in body
+    assert 'colspan="5" class="group">peak level' in body
+    assert ">kE<" in body
+
+
+def test_ari_threshold_blocks(model, html):
+    ari = model.contrasts[2].corrections[1]
+    table = ari.clusters
+    assert "threshold_z" not in [c.key for c in table.columns]  # one block per threshold
+    assert [b.title for b in table.blocks] == [
+        "Clusters at z > 3.09 (F(2, 13) > 12.31)",
+        "Clusters at z > 4 (F(2, 13) > 25.50)",
+    ]
+    assert sum(len(b.rows) for b in table.blocks) == len(table.rows)
+    headers = [c.header for c in table.columns]
+    assert {"TDP \u2265", "Active voxels \u2265", "Inside cluster"} <= set(headers)
+    part = _section(html, ari.anchor)
+    assert part.count('class="block-head"') == 4  # clusters and peaks, two thresholds each
+    assert "Clusters at z &gt; 3.09" in part and "Peaks of the clusters at z &gt; 4" in part
+    tdp = table.rows[0][headers.index("TDP \u2265")]
+    assert report.fmt_percent(tdp) in part and report.fmt_percent(tdp).endswith("%")
+    for phrase in ("at least that percentage", "chosen after looking at the data", "1 &minus;"):
+        assert phrase in part, phrase
+    assert [lv.threshold_z for lv in ari.ari_levels] == [3.09, 4.0]
+    assert "Clusters formed" in part and "With TDP bound" in part
+
+
+def test_survives_badges_and_cross_table(model, html):
+    fdr = model.contrasts[0].corrections[0]
+    col = [c.key for c in fdr.clusters.columns].index("survives")
+    first = fdr.clusters.rows[0][col]
+    assert [b.desc for b in first] == ["fdr", "permMaxT", "rft"]
+    assert [b.short for b in first] == ["FDR", "Perm voxel", "RFT voxel"]
+    part = _section(html, fdr.anchor)
+    assert '<span class="badge" title="RFT voxel-level FWE p &lt; 0.05">RFT voxel</span>' in part
+    assert "fdr, permMaxT" not in part  # the raw cell is not shown
+    # ARI bound of another correction's clusters, as a percentage.
+    fdr_f = model.contrasts[2].corrections[0]
+    assert "ari_tdp" in [c.key for c in fdr_f.clusters.columns]
+    assert "ARI TDP &ge;" in _section(html, fdr_f.anchor)
+    # Summary: clusters x corrections of the most lenient correction.
+    cross = model.contrasts[0].crosstab
+    assert cross is not None and cross.base_title == fdr.title
+    assert [short for short, _, _ in cross.corrections] == ["FDR", "Perm voxel", "RFT voxel"]
+    assert cross.rows[0].marks == (True, True, True) and cross.label_header == ATLAS
+    assert len(cross.rows) == min(report.MAX_CROSS_ROWS, fdr.n_clusters)
+    summary_html = _section(html, "summary")
+    assert "Clusters across corrections" in summary_html
+    assert summary_html.count('class="data crosstab"') == sum(
+        1 for c in model.contrasts if c.crosstab
+    )
+    assert '<span class="badge">Perm voxel</span>' in summary_html  # short names in the table
+
+
+def test_method_details_are_labelled(model, html):
+    perm = model.contrasts[0].corrections[1]
+    labels = {d.label: d.value for d in perm.details}
+    assert labels["Permutations"] == "1\u2009000" and labels["Random seed"] == "42"
+    assert labels["All permutations enumerated"] == "no"
+    assert labels["Smallest attainable p FWE"] == "0.001"
+    part = _section(html, perm.anchor)
+    for raw in ("n_perm", "null_label", "observed_max", "min_p_fwe", "atlas_notes"):
+        assert f">{raw}<" not in part and f"{raw} =" not in part
+    ari = model.contrasts[2].corrections[1]
+    assert [d.label for d in ari.details] == ["Cluster-forming thresholds (z)", "Voxels tested"]
+    assert all("hommel" not in d.key for d in ari.details)
+
+
+def test_atlas_notes_and_missing_atlas(model, html):
+    warnings = " ".join(model.warnings)
+    assert "Atlas 'aal' not used: AAL files not found" in warnings
+    assert SPACE_NOTE in model.warnings  # once, in the summary
+    fdr = model.contrasts[0].corrections[0]
+    assert fdr.clusters.notes == (COMPOSITION_NOTE,) and fdr.atlas_caveats == (ATLAS,)
+    part = _section(html, fdr.anchor)
+    assert f"Note: {COMPOSITION_NOTE}" in part
+    assert "another template space" in part and SPACE_NOTE.split(";")[0] not in part
+    methods = _section(html, "methods")
+    assert "Atlases" in methods and "fsl.fmrib.ox.ac.uk/fsl/fslwiki/Licence" in methods
+    assert "doi:10.1016/j.neuroimage.2006.01.021" in methods
+    assert "AAL files not found" in methods  # missing atlas listed with its message
+
+
+def test_row_cap(results, tmp_path):
+    many = tmp_path / "many"
+    shutil.copytree(results, many)
+    summary = json.loads((many / "summary.json").read_text())
+    entry = summary["contrasts"][0]["corrections"][0]
+    path = many / entry["clusters_table"]
+    frame = pd.read_csv(path, sep="\t")
+    big = pd.concat([frame.iloc[[0]]] * 80, ignore_index=True)
+    big["cluster_id"] = range(1, 81)
+    big.to_csv(path, sep="\t", index=False)
+    entry["n_clusters"] = 80
+    (many / "summary.json").write_text(json.dumps(summary))
+    model = report.build_report_model(many)
+    table = model.contrasts[0].corrections[0].clusters
+    assert len(table.rows) == report.MAX_CLUSTER_ROWS == 50 and table.n_total == 80
+    assert table.truncated and table.n_more == 30
+    html = report.render_html(model)
+    part = _section(html, model.contrasts[0].corrections[0].anchor)
+    body = part.split('class="data clusters')[1].split("</table>")[0]
+    assert body.count('<td class="k-id">') == 50
+    assert "30 more clusters (of 80) in <code>" + entry["clusters_table"] in body
 
 
 def test_provenance(html, summary):
@@ -242,6 +410,41 @@ def test_filters():
     assert report.fmt_value([8.4, 8.9, 8.1]) == "8.4, 8.9, 8.1"
     assert report.fmt_value(True) == "yes"
     assert report.fmt_seconds(72.4) == "1 min 12 s"
+    assert report.fmt_percent(0.00704) == "0.7%" and report.fmt_percent(0.433) == "43%"
+    assert report.fmt_percent(0) == "0%" and report.fmt_percent(None) == "\u2014"
+    assert report.fmt_dims([8.82, 8.8, 8.86]) == "8.8 \u00d7 8.8 \u00d7 8.9"
+    assert report.fmt_num(1899783.9999999995) == "1\u2009899\u2009784"
+    assert (
+        report.fmt_detail(True, "yesno") == "yes"
+        and report.fmt_detail([3.0, 4.0], "list") == "3, 4"
+    )
+
+
+def test_labels_file_covers_every_key():
+    labels = report._labels()
+    for key, info in labels["details"].items():
+        assert info.get("hide") or info.get("label"), key
+        assert info.get("kind", "text") in {
+            "int",
+            "p",
+            "stat",
+            "num",
+            "percent",
+            "yesno",
+            "list",
+            "text",
+            "dims",
+        }, key
+    for key, info in labels["columns"].items():
+        assert info.get("header") and info.get("kind"), key
+    assert set(labels["short_names"]["by_method"]) >= {
+        "uncorrected",
+        "fdr",
+        "bonferroni",
+        "permutation",
+        "ari",
+        "rft",
+    }
 
 
 def test_missing_files_render_with_notes(results, tmp_path):
@@ -299,18 +502,64 @@ def test_first_level_run_design_matrices(results, tmp_path):
     lines = ["stim\tdrift_1\tconstant"] + [f"{i % 5 == 0:d}\t{i / 40:.3f}\t1" for i in range(40)]
     for name in ("run-1", "run-2"):
         (runs / f"design_matrix_{name}.tsv").write_text("\n".join(lines) + "\n")
+    (runs / "design_matrix.tsv").unlink()
     summary["design_matrix"] = None
-    summary["model"]["runs"] = [
-        {"name": "run-1", "design_matrix": "design_matrix_run-1.tsv"},
-        {"name": "run-2", "design_matrix": "design_matrix_run-2.tsv"},
-    ]
+    summary["model"].update(
+        {
+            "level": "first",
+            "design": "first-level GLM, AR1 noise model",
+            "n_inputs": 2,
+            "n_scans": [40, 40],
+            "columns": ["stim", "drift_1", "constant"],
+            "nuisance_columns": ["drift_1", "constant"],
+            "noise_model": "ar1",
+            "ar1": "voxel-wise lag-1 autocorrelation of OLS residuals",
+            "t_r": 2.0,
+            "hrf": "glover",
+            "drift": {"model": "cosine", "high_pass": 0.01, "order": 1},
+            "fixed_effects": "precision-weighted over runs",
+            "design_notes": {"run-2": ["event 'stim' at 78 s overlaps the end of the run"]},
+            "space": None,
+            "runs": [
+                {"name": "run-1", "design_matrix": "design_matrix_run-1.tsv"},
+                {"name": "run-2", "design_matrix": "design_matrix_run-2.tsv"},
+            ],
+        }
+    )
+    for c in summary["contrasts"]:
+        c["columns"] = ["stim", "drift_1", "constant"]
     (runs / "summary.json").write_text(json.dumps(summary))
     model = report.build_report_model(runs)
-    assert model.design is not None and model.design.caption == "run-1"
-    assert [d.caption for d in model.run_designs] == ["run-2"]
+    assert model.design is None and model.level == "first"
+    assert [d.caption for d in model.run_designs] == ["run-1 (40 scans)", "run-2 (40 scans)"]
     assert model.design_columns == ("stim", "drift_1", "constant")
+    assert "Design matrix file not found." not in model.warnings
+    assert all(c.matrix is not None and c.matrix_plain is not None for c in model.contrasts)
+    facts = dict(model.facts)
+    assert facts["Runs"] == "2 (40 + 40 scans)" and facts["Repetition time"] == "2 s"
+    assert facts["HRF"] == "glover" and facts["Noise model"] == "AR(1)"
+    assert facts["Drift model"] == "cosine, high-pass 0.01 Hz"
+    assert facts["Runs combined by"] == "fixed effects, precision-weighted over runs"
+    assert "Inputs (N)" not in facts
+    warnings = " ".join(model.warnings)
+    assert "Design of run-2: event 'stim' at 78 s overlaps" in warnings
+    assert "template space is not recorded" in warnings and model.coord_space == "world"
+    methods = " ".join(model.methods)
+    for phrase in (
+        "first-level general linear model was fitted to each of the 2 runs",
+        "40 and 40 scans, repetition time 2 s",
+        "first-order autoregressive (AR(1)) noise model",
+        "glover haemodynamic response function",
+        "cosine basis (high-pass cut-off 0.01 Hz)",
+        "Runs were combined by fixed effects (precision-weighted over runs)",
+    ):
+        assert phrase in methods, phrase
+    assert "first-level first-level" not in methods
     html = report.render_html(model)
-    assert _section(html, "design").count("<img ") >= 2
+    design = _section(html, "design")
+    assert design.count("<img ") == 2 + len(model.contrasts)
+    assert "run-1 (40 scans)" in design and "run-2 (40 scans)" in design
+    assert "z in mm (world)" in html and "z in mm (MNI)" not in html
 
 
 def test_one_cached_environment_with_autoescape():

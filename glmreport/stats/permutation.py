@@ -61,6 +61,7 @@ are exact, so the nulls are identical for any number of workers.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import sys
@@ -991,23 +992,7 @@ def _cluster_components(
 
 
 def _with_columns(result: CorrectionResult, clusters: pd.DataFrame, peaks: pd.DataFrame):
-    return CorrectionResult(
-        method=result.method,
-        desc=result.desc,
-        title=result.title,
-        alpha=result.alpha,
-        two_sided=result.two_sided,
-        threshold_z=result.threshold_z,
-        threshold_stat=result.threshold_stat,
-        cluster_extent=result.cluster_extent,
-        surviving=result.surviving,
-        clusters=clusters,
-        peaks=peaks,
-        params=result.params,
-        extras=result.extras,
-        maps=result.maps,
-        arrays=result.arrays,
-    )
+    return dataclasses.replace(result, clusters=clusters, peaks=peaks)
 
 
 def _voxel_p_tables(

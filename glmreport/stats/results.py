@@ -205,7 +205,8 @@ class CorrectionResult:
     extras : dict
         JSON-serialisable method-specific numbers (critical cluster size, FWHM, resels ...).
     maps : dict of str -> (v,) ndarray
-        Extra voxel maps to write, keyed by BIDS ``stat-`` label (e.g. ``logp_fwe``, ``tfce``, ``tdp``).
+        Extra voxel maps to write, keyed by BIDS ``stat-`` label (e.g. ``logp_fwe``, ``tfce``,
+        ``tdp``).
     arrays : dict of str -> ndarray
         Extra arrays saved to an ``.npz`` beside the tables (e.g. null distributions).
     cluster_labels : (v,) ndarray of int or None
