@@ -20,7 +20,7 @@ from scipy import stats as sps
 
 from . import io
 from .config import RunConfig
-from .errors import ConfigError, InputError
+from .errors import ConfigError, DesignError, InputError
 from .masking import AUTO_MASK_RULE, Masker, auto_mask, check_mask, resample_mask, smooth
 from .outputs import (
     ContrastOutput,
@@ -153,13 +153,11 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = _qui
     parsed = _contrasts_for(config, design.columns, design.matrix)
     n, rank = design.matrix.shape[0], np.linalg.matrix_rank(design.matrix)
     if n - rank <= 0:
-        from .errors import DesignError
-
         raise DesignError(
             f"{n} inputs and a design of rank {rank} leave {n - rank} residual degrees of "
             "freedom; at least 1 is needed (add inputs or remove design columns)"
         )
-    if model.smoothing_fwhm:
+    if model.smoothing_fwhm and fit:
         log(f"smoothing ({model.smoothing_fwhm:g} mm FWHM)")
         smooth(volumes, affine, model.smoothing_fwhm)
     masker = Masker(mask=mask, affine=affine)
