@@ -33,13 +33,13 @@ class Blob:
 #: Activations of the demo's "button press" effect (left motor, SMA, right cerebellum) and a
 #: deactivation (posterior cingulate), in MNI mm.
 BUTTON_PRESS = (
-    Blob(center=(-38.0, -22.0, 56.0), amplitude=1.2, fwhm=14.0),
-    Blob(center=(-4.0, -6.0, 54.0), amplitude=0.8, fwhm=10.0),
-    Blob(center=(20.0, -52.0, -22.0), amplitude=0.8, fwhm=12.0),
-    Blob(center=(0.0, -52.0, 28.0), amplitude=-0.9, fwhm=14.0),
+    Blob(center=(-38.0, -22.0, 56.0), amplitude=2.4, fwhm=14.0),
+    Blob(center=(-4.0, -6.0, 54.0), amplitude=1.6, fwhm=10.0),
+    Blob(center=(20.0, -52.0, -22.0), amplitude=1.6, fwhm=12.0),
+    Blob(center=(0.0, -52.0, 28.0), amplitude=-1.8, fwhm=14.0),
 )
 #: An age effect (right prefrontal) used by the demo's covariate.
-AGE_EFFECT = (Blob(center=(36.0, 40.0, 22.0), amplitude=0.06, fwhm=12.0),)
+AGE_EFFECT = (Blob(center=(36.0, 40.0, 22.0), amplitude=0.15, fwhm=14.0),)
 
 
 def template_grid() -> tuple[np.ndarray, np.ndarray]:
