@@ -116,8 +116,9 @@ def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
     config = load_config(args.config)
     prepared = validate(config)
     model = prepared.model
+    unit = "runs" if model["level"] == "first" else "inputs"
     con.say(
-        f"{args.config}: OK - {model['level']} level, {model['n_inputs']} inputs, "
+        f"{args.config}: OK - {model['level']} level, {model['n_inputs']} {unit}, "
         f"{model['mask']['n_voxels']} voxels in mask, design '{model['design']}' "
         f"({len(model['columns'])} columns, dof {model['dof']}), "
         f"{len(config.contrasts) or len(config.model.maps)} contrasts, "

@@ -129,7 +129,6 @@ def prepare_first_level(config: RunConfig, *, fit: bool = True, log: Callable[[s
         volume_fn = lambda vol: smooth(vol, affine, fwhm)  # noqa: E731
     per_run: dict[str, list[ContrastResult]] = {spec.name: [] for spec, _, _ in parsed}
     run_names: dict[str, list[str]] = {spec.name: [] for spec, _, _ in parsed}
-    dofs = []
     if fit:
         for i, (run, img) in enumerate(zip(model.runs, imgs, strict=True)):
             design = designs[i][0]
@@ -137,7 +136,6 @@ def prepare_first_level(config: RunConfig, *, fit: bool = True, log: Callable[[s
             data = run_timeseries(img, mask, source=str(run.bold), volume_fn=volume_fn)
             glm = fit_first_level(data, design, noise_model=model.noise_model)
             del data
-            dofs.append(glm.dof)
             for spec, weights, label in parsed:
                 if weights[i] is None:
                     continue
@@ -181,7 +179,9 @@ def prepare_first_level(config: RunConfig, *, fit: bool = True, log: Callable[[s
         "n_scans": [int(img.shape[3]) for img in imgs],
         "columns": list(first.columns),
         "nuisance_columns": list(first.nuisance),
-        "dof": float(sum(dofs)) if dofs else None,
+        "dof": float(
+            sum(d.matrix.shape[0] - np.linalg.matrix_rank(d.matrix) for d, _ in designs)
+        ),
         "smoothing_fwhm": float(model.smoothing_fwhm),
         "mask": mask_info,
         "space": model.space,
