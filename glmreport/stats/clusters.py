@@ -410,3 +410,30 @@ def _letters(i: int) -> str:
         i, r = divmod(i - 1, 26)
         out = ascii_lowercase[r] + out
     return out
+
+
+def voxel_index(xyz: np.ndarray, *, mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """In-mask index of the voxels nearest to world coordinates (mm); -1 outside the mask.
+
+    Parameters
+    ----------
+    xyz : (n, 3) ndarray
+        World coordinates, e.g. a table's ``peak_x``, ``peak_y``, ``peak_z``.
+    mask : (X, Y, Z) ndarray of bool
+    affine : (4, 4) ndarray
+
+    Returns
+    -------
+    (n,) ndarray of int64
+        Position in ``volume[mask]`` order, or -1.
+    """
+    xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
+    if len(xyz) == 0:
+        return np.zeros(0, dtype=np.int64)
+    ijk = np.rint(apply_affine(np.linalg.inv(affine), xyz)).astype(np.int64)
+    index = np.full(mask.shape, -1, dtype=np.int64)
+    index[mask] = np.arange(int(mask.sum()))
+    inside = np.all((ijk >= 0) & (ijk < np.array(mask.shape)), axis=1)
+    out = np.full(len(ijk), -1, dtype=np.int64)
+    out[inside] = index[tuple(ijk[inside].T)]
+    return out

@@ -12,22 +12,10 @@ import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
-from nibabel.affines import apply_affine
 
 from .ari import cluster_tdp, hommel_value
+from .clusters import voxel_index
 from .results import ContrastResult, CorrectionResult, CorrectionSpec
-
-
-def _peak_index(clusters, mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """In-mask (flat) index of every cluster's peak voxel, from its world coordinates."""
-    if clusters.empty:
-        return np.zeros(0, dtype=np.int64)
-    xyz = clusters[["peak_x", "peak_y", "peak_z"]].to_numpy(dtype=float)
-    ijk = np.rint(apply_affine(np.linalg.inv(affine), xyz)).astype(np.int64)
-    order = np.full(mask.shape, -1, dtype=np.int64)
-    order[mask] = np.arange(int(mask.sum()))
-    ijk = np.clip(ijk, 0, np.array(mask.shape) - 1)
-    return order[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
 
 
 def cross_reference(
@@ -65,7 +53,9 @@ def cross_reference(
     for corr in corrections:
         clusters = corr.clusters.copy()
         if not clusters.empty:
-            peaks = _peak_index(clusters, mask, affine)
+            peaks = voxel_index(
+                clusters[["peak_x", "peak_y", "peak_z"]].to_numpy(float), mask=mask, affine=affine
+            )
             clusters["survives"] = [
                 ", ".join(other.desc for other in corrections if idx >= 0 and other.surviving[idx])
                 or "-"

@@ -73,10 +73,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from nibabel.affines import apply_affine
 from scipy import stats
 
 from ..errors import ConfigError, ContrastError, DesignError, suggest
+from .clusters import voxel_index
 from .glm import EXACT_FIT_RTOL
 from .inference import InferenceContext
 from .results import ContrastResult, CorrectionResult, CorrectionSpec, StatType
@@ -957,15 +957,7 @@ def _blocks_from_table(name: str | None, ctx: InferenceContext, n: int) -> np.nd
 
 def _voxel_of_coordinates(xyz: np.ndarray, ctx: InferenceContext) -> np.ndarray:
     """In-mask index of the voxels at world coordinates (mm), -1 outside."""
-    if len(xyz) == 0:
-        return np.zeros(0, dtype=np.int64)
-    ijk = np.rint(apply_affine(np.linalg.inv(ctx.affine), xyz)).astype(np.int64)
-    index = np.full(ctx.mask.shape, -1, dtype=np.int64)
-    index[ctx.mask] = np.arange(int(ctx.mask.sum()))
-    inside = np.all((ijk >= 0) & (ijk < np.array(ctx.mask.shape)), axis=1)
-    out = np.full(len(ijk), -1, dtype=np.int64)
-    out[inside] = index[tuple(ijk[inside].T)]
-    return out
+    return voxel_index(xyz, mask=ctx.mask, affine=ctx.affine)
 
 
 def _peak_column(peaks: pd.DataFrame, values: np.ndarray, ctx: InferenceContext) -> np.ndarray:
