@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .correction_labels import assign_descs, check_label, check_repeats
 from .errors import AtlasError, ConfigError, suggest
 from .labels.atlases import AtlasSpec, registry_spec
 from .stats.contrasts import ContrastSpec
@@ -758,7 +759,7 @@ def _check_definition(value: Any, path: str) -> None:
     raise ConfigError(f"expected an expression, mapping or list, got {_given(value)}", path=path)
 
 
-COMMON_CORRECTION_KEYS = ("method", "alpha", "two_sided", "contrasts")
+COMMON_CORRECTION_KEYS = ("method", "alpha", "two_sided", "contrasts", "desc")
 METHOD_KEYS: dict[str, tuple[str, ...]] = {
     "uncorrected": ("cluster_extent",),
     "fdr": ("cluster_extent",),
@@ -786,6 +787,7 @@ def _corrections(
         return (CorrectionSpec(method="uncorrected", alpha=0.001, two_sided=two_sided),)
     items = _list(value, "corrections")
     out = []
+    explicit = []
     for i, item in enumerate(items):
         where = f"corrections[{i}]"
         raw = _mapping(item, where)
@@ -825,6 +827,8 @@ def _corrections(
         if "cluster_extent" in raw:
             extent = _int(raw["cluster_extent"], f"{where}.cluster_extent", low=0)
         params = _method_params(method, raw, where)
+        desc = check_label(raw["desc"], f"{where}.desc") if "desc" in raw else ""
+        explicit.append(bool(desc))
         out.append(
             CorrectionSpec(
                 method=method,
@@ -833,9 +837,11 @@ def _corrections(
                 cluster_extent=extent,
                 contrasts=names,
                 params=params,
+                desc=desc,
             )
         )
-    return tuple(out)
+    check_repeats(out, contrast_names)
+    return assign_descs(out, explicit)
 
 
 def _method_params(method: str, raw: Mapping[str, Any], where: str) -> dict[str, Any]:

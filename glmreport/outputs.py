@@ -228,6 +228,7 @@ def _write_correction(
     return {
         "method": corr.method,
         "desc": desc,
+        "route": corr.route or desc,
         "title": corr.title,
         "alpha": corr.alpha,
         "two_sided": corr.two_sided,

@@ -316,7 +316,7 @@ def infer(config: RunConfig, prepared: Prepared, *, progress: bool = False, log:
         ]
         applied = []
         for spec in specs:
-            log(f"{contrast.name}: {spec.method}")
+            log(f"{contrast.name}: {spec.method} ({spec.desc})")
             applied.extend(apply_correction(contrast, spec, ctx))
         applied = cross_reference(contrast, applied, specs, mask=ctx.mask, affine=ctx.affine)
         results.append((contrast, applied))

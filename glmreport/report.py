@@ -701,9 +701,15 @@ def _labels() -> dict[str, Any]:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
-def _short_name(method: str, desc: str) -> str:
+def _short_name(method: str, route: str) -> str:
+    """Short name of a result by its route (``permMaxT``, ``fdr`` ...), else its method."""
     names = _labels()["short_names"]
-    return names["by_desc"].get(desc) or names["by_method"].get(method) or desc or method
+    return names["by_desc"].get(route) or names["by_method"].get(method) or route or method
+
+
+def _route(entry: Mapping[str, Any]) -> str:
+    """What kind of result a summary entry is (its default desc; older summaries: the desc)."""
+    return str(entry.get("route") or entry.get("desc") or entry.get("method") or "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -769,6 +775,10 @@ def _column_kind(name: str, series: pd.Series) -> str:
 def _column(name: str, series: pd.Series | None, *, stat_type: str, group: str = "") -> Column:
     known = _labels()["columns"].get(name) or {}
     header = str(known.get("header") or str(name).replace("_", " ")).format(stat=stat_type)
+    if not known and str(name).startswith("ari_tdp_"):
+        # one bound per ARI entry when several apply: ari_tdp_<desc>
+        known = _labels()["columns"]["ari_tdp"]
+        header = f"{known['header']} ({str(name)[len('ari_tdp_') :]})"
     kind = known.get("kind") or (_column_kind(name, series) if series is not None else "text")
     return Column(key=str(name), header=header, kind=kind, group=group)
 
@@ -974,7 +984,7 @@ def _value_kind(value: Any) -> str:
 
 
 def _details(
-    entry: Mapping[str, Any], *, method: str, desc: str, stat_type: str
+    entry: Mapping[str, Any], *, method: str, route: str, stat_type: str
 ) -> tuple[Detail, ...]:
     """Parameters, then extras, labelled and formatted (``templates/labels.yaml``).
 
@@ -993,7 +1003,7 @@ def _details(
             if source == "extras" and (consumed == "*" or key in consumed):
                 continue
             info = spec.get(key) or {}
-            if info.get("hide") or (info.get("only") and desc not in info["only"]):
+            if info.get("hide") or (info.get("only") and route not in info["only"]):
                 continue
             if value is None or (isinstance(value, str | list | tuple | dict) and not value):
                 continue
@@ -1389,9 +1399,7 @@ def _contrast_section(
         vmax = max(vmax, float(np.nanmax(np.abs(z_values))))
     vmax = math.ceil(vmax * 10) / 10 if vmax > 0 else 1.0
 
-    shorts = [
-        _short_name(str(k.get("method") or ""), str(k.get("desc") or "")) for k in corrections_raw
-    ]
+    shorts = [_short_name(str(k.get("method") or ""), _route(k)) for k in corrections_raw]
     repeated = {s for s in shorts if shorts.count(s) > 1}
     shorts = [
         str(k.get("desc") or s) if s in repeated else s
@@ -1741,7 +1749,7 @@ def _correction_section(
         n_clusters=n_clusters,
         params=tuple((str(k), v) for k, v in (entry.get("params") or {}).items()),
         extras=tuple((str(k), v) for k, v in extras.items()),
-        details=_details(entry, method=method, desc=desc, stat_type=stat_type),
+        details=_details(entry, method=method, route=_route(entry), stat_type=stat_type),
         glass_brain=glass,
         slices=slices,
         thumbnails=thumbs,
@@ -1857,7 +1865,7 @@ def _cite(keys: list[str], *new: str) -> str:
 def _method_phrase(entry: Mapping[str, Any], cited: list[str]) -> str:
     """How a correction controls errors, in words (falls back to its title)."""
     method = str(entry.get("method") or "")
-    desc = str(entry.get("desc") or "").lower()
+    route = _route(entry).lower()
     alpha = _num(entry.get("alpha"))
     a = fmt_num(alpha) if alpha is not None else "?"
     params = entry.get("params") or {}
@@ -1874,12 +1882,12 @@ def _method_phrase(entry: Mapping[str, Any], cited: list[str]) -> str:
         n_perm = params.get("n_perm") or (entry.get("extras") or {}).get("n_perm")
         what = "the maximum voxel statistic"
         keys = ["nichols2002", "winkler2014"]
-        if "tfce" in desc:
+        if "tfce" in route:
             what = "the maximum threshold-free cluster enhancement (TFCE) score"
             keys.append("smith2009")
-        elif "mass" in desc:
+        elif "mass" in route:
             what = "the maximum cluster mass"
-        elif "cluster" in desc:
+        elif "cluster" in route:
             what = "the maximum cluster size"
         cdt = params.get("cluster_forming_p") if what.startswith("the maximum cluster") else None
         cdt_text = f" with a cluster-forming threshold of p < {fmt_num(cdt)}" if cdt else ""
@@ -1891,7 +1899,7 @@ def _method_phrase(entry: Mapping[str, Any], cited: list[str]) -> str:
     if method == "rft":
         extras = entry.get("extras") or {}
         cdt = extras.get("cluster_forming_p") or (
-            params.get("cluster_forming_p") if "cluster" in desc else None
+            params.get("cluster_forming_p") if "cluster" in route else None
         )
         level = "cluster-level" if cdt else "voxel-level"
         text = f"{level} random field theory FWE control at p < {a}"

@@ -273,7 +273,7 @@ def apply_ari(
     Returns
     -------
     list of CorrectionResult
-        One result, ``desc == "ari"``:
+        One result, ``desc == spec.desc`` (default ``"ari"``):
 
         - ``threshold_z`` = the lowest threshold (``threshold_stat`` its t/F equivalent);
         - ``maps["tdp"]`` (v,): every voxel gets the TDP bound of the cluster at the highest
@@ -370,7 +370,8 @@ def apply_ari(
         spec,
         ctx,
         method="ari",
-        desc="ari",
+        desc=spec.result_desc("ari"),
+        route="ari",
         title=title,
         threshold_z=thresholds[0],
         threshold_stat=thresholds_stat[0],

@@ -2,8 +2,9 @@
 
 For every cluster of every correction: which of the contrast's corrections its peak voxel
 survives (``survives``), and, when an ARI entry applies to the contrast, the ARI lower bound on
-the cluster's true-discovery proportion (``ari_tdp``) — ARI's bounds hold simultaneously for
-any set of voxels, so they are valid for clusters chosen by another correction.
+the cluster's true-discovery proportion (``ari_tdp``; ``ari_tdp_<desc>`` per entry when several
+ARI entries apply) — ARI's bounds hold simultaneously for any set of voxels, so they are valid
+for clusters chosen by another correction.
 """
 
 from __future__ import annotations
@@ -42,13 +43,16 @@ def cross_reference(
     -------
     list of CorrectionResult
         Copies with the new columns; ``survives`` lists the ``desc`` of every correction whose
-        surviving voxels include the cluster's peak (``-`` when none).
+        surviving voxels include the cluster's peak (``-`` when none). With one ARI entry the
+        bound is column ``ari_tdp``; with several, one column ``ari_tdp_<desc>`` per entry.
     """
-    ari = next((s for s in specs if s.method == "ari"), None)
-    hommel = None
-    if ari is not None:
-        sided = ari.two_sided and contrast.stat_type == "t"
-        hommel = hommel_value(contrast.z, ari.alpha, two_sided=sided)
+    aris = [s for s in specs if s.method == "ari"]
+    # one ARI entry: column ``ari_tdp``; several: ``ari_tdp_<desc>`` for each
+    bounds = []
+    for spec in aris:
+        sided = spec.two_sided and contrast.stat_type == "t"
+        column = "ari_tdp" if len(aris) == 1 else f"ari_tdp_{spec.result_desc('ari')}"
+        bounds.append((column, spec, sided, hommel_value(contrast.z, spec.alpha, two_sided=sided)))
     out = []
     for corr in corrections:
         clusters = corr.clusters.copy()
@@ -61,14 +65,15 @@ def cross_reference(
                 or "-"
                 for idx in peaks
             ]
-            if ari is not None and corr.method != "ari" and corr.cluster_labels is not None:
-                tdp = cluster_tdp(
-                    contrast.z,
-                    corr.cluster_labels,
-                    alpha=ari.alpha,
-                    two_sided=sided,
-                    hommel=hommel,
-                )
-                clusters["ari_tdp"] = [tdp.get(int(c), np.nan) for c in clusters["cluster_id"]]
+            if corr.method != "ari" and corr.cluster_labels is not None:
+                for column, spec, sided, hommel in bounds:
+                    tdp = cluster_tdp(
+                        contrast.z,
+                        corr.cluster_labels,
+                        alpha=spec.alpha,
+                        two_sided=sided,
+                        hommel=hommel,
+                    )
+                    clusters[column] = [tdp.get(int(c), np.nan) for c in clusters["cluster_id"]]
         out.append(dataclasses.replace(corr, clusters=clusters))
     return out

@@ -1043,10 +1043,11 @@ def apply_permutation(
     -------
     list of CorrectionResult
         ``permMaxT`` always; ``permClusterSize`` and ``permClusterMass`` with a
-        ``cluster_forming_p``; ``permTFCE`` with ``tfce``. Each has ``arrays["null"]`` (the
-        max-statistic null, resample 0 = observed) and extras ``observed_max``,
-        ``critical_value``, ``null_label``, ``n_perm``, ``exact``, ``scheme`` and
-        ``min_p_fwe`` (``1 / n_perm``, the smallest attainable p). Clusters tables gain
+        ``cluster_forming_p``; ``permTFCE`` with ``tfce`` (routes; each result's ``desc`` is
+        ``spec.result_desc(route)``, the route itself for a default-labelled entry). Each has
+        ``arrays["null"]`` (the max-statistic null, resample 0 = observed) and extras
+        ``observed_max``, ``critical_value``, ``null_label``, ``n_perm``, ``exact``, ``scheme``
+        and ``min_p_fwe`` (``1 / n_perm``, the smallest attainable p). Clusters tables gain
         ``p_fwe``: the cluster's FWE p for the cluster routes (with ``cluster_size`` or
         ``cluster_mass``), the smallest voxel FWE p inside the cluster for max-T and TFCE;
         peaks tables of max-T and TFCE gain the voxel FWE p at each peak.
@@ -1131,7 +1132,8 @@ def apply_permutation(
         spec,
         ctx,
         method="permutation",
-        desc="permMaxT",
+        desc=spec.result_desc("permMaxT"),
+        route="permMaxT",
         title=f"Permutation FWE p < {a_txt}, voxel-wise max-{stat_name} ({count}"
         f"{_side(two_sided)})",
         threshold_z=_z_of(crit, contrast),
@@ -1154,7 +1156,7 @@ def apply_permutation(
     if threshold is not None and null.max_size is not None and null.max_mass is not None:
         voxels, labels, sizes, masses = _cluster_measures(stat, threshold, graph, two_sided)
         z_thr = _z_of(threshold, contrast)
-        for desc, kind, values, nulls in (
+        for route, kind, values, nulls in (
             ("permClusterSize", "size", sizes, null.max_size),
             ("permClusterMass", "mass", masses, null.max_mass),
         ):
@@ -1169,7 +1171,8 @@ def apply_permutation(
                 spec,
                 ctx,
                 method="permutation",
-                desc=desc,
+                desc=spec.result_desc(route),
+                route=route,
                 title=f"Permutation FWE p < {a_txt}, cluster {kind} (cluster-forming p < "
                 f"{float(cfp):g}; {count}{_side(two_sided)})",
                 threshold_z=z_thr,
@@ -1214,7 +1217,8 @@ def apply_permutation(
             spec,
             ctx,
             method="permutation",
-            desc="permTFCE",
+            desc=spec.result_desc("permTFCE"),
+            route="permTFCE",
             title=f"Permutation FWE p < {a_txt}, TFCE ({count}{_side(two_sided)})",
             threshold_z=None,
             threshold_stat=None,

@@ -144,6 +144,21 @@ class ContrastResult:
     df_num: int = 1
 
 
+#: The label of an entry's results when nothing else names it (other methods: the method name).
+DEFAULT_DESC = {"permutation": "perm"}
+#: Methods with several results (routes), each named ``<entry desc><suffix>``; the routes are
+#: keyed by their default name (the result's ``desc`` when the entry keeps its default label).
+ROUTE_SUFFIXES: dict[str, dict[str, str]] = {
+    "permutation": {
+        "permMaxT": "MaxT",
+        "permClusterSize": "ClusterSize",
+        "permClusterMass": "ClusterMass",
+        "permTFCE": "TFCE",
+    },
+    "rft": {"rft": "", "rftCluster": "Cluster"},
+}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CorrectionSpec:
     """One validated entry of the config's ``corrections`` list.
@@ -160,6 +175,11 @@ class CorrectionSpec:
         Contrast names this entry applies to; ``None`` means all.
     params : dict
         Method-specific validated parameters (e.g. ``n_perm``, ``seed``, ``thresholds``).
+    desc : str
+        Label of the entry's results (letters and digits), unique within the config: the
+        results' ``desc`` for one-result methods, the prefix of each route's name for
+        permutation and rft (see :meth:`result_desc`). Default: the method name (``perm`` for
+        permutation), as when the method appears once in the config.
     """
 
     method: str
@@ -168,6 +188,32 @@ class CorrectionSpec:
     cluster_extent: int = 0
     contrasts: tuple[str, ...] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    desc: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.desc:
+            object.__setattr__(self, "desc", DEFAULT_DESC.get(self.method, self.method))
+
+    def routes(self) -> tuple[str, ...]:
+        """The results this entry yields, by their default names (``permMaxT``, ``fdr`` ...)."""
+        if self.method == "permutation":
+            out = ["permMaxT"]
+            if self.params.get("cluster_forming_p") is not None:
+                out += ["permClusterSize", "permClusterMass"]
+            if self.params.get("tfce"):
+                out.append("permTFCE")
+            return tuple(out)
+        return tuple(ROUTE_SUFFIXES.get(self.method) or (self.method,))
+
+    def result_desc(self, route: str) -> str:
+        """The ``desc`` of this entry's result on ``route`` (a default name, e.g. ``permMaxT``).
+
+        One-result methods: the entry's ``desc``; permutation and rft: the entry's ``desc``
+        followed by the route's suffix (``MaxT``, ``ClusterSize``, ``ClusterMass``, ``TFCE``;
+        ``""`` and ``Cluster`` for rft), so the defaults give ``permMaxT`` and ``rftCluster``.
+        """
+        suffixes = ROUTE_SUFFIXES.get(self.method)
+        return self.desc + (suffixes[route] if suffixes else "")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -180,7 +226,8 @@ class CorrectionResult:
         Config method name (``fdr``, ``permutation`` ...).
     desc : str
         File-name label unique within the contrast, e.g. ``fdr``, ``permMaxT``,
-        ``permClusterSize``, ``rft``; used as ``desc-<desc>`` in output names.
+        ``permClusterSize``, ``rft``, ``fdrQ01``; used as ``desc-<desc>`` in output names
+        (:meth:`CorrectionSpec.result_desc`).
     title : str
         Human-readable name, e.g. ``"FDR q < 0.05 (Benjamini-Hochberg)"``.
     alpha : float
@@ -212,6 +259,9 @@ class CorrectionResult:
     cluster_labels : (v,) ndarray of int or None
         Cluster membership of each in-mask voxel (0 = none, k = ``cluster_id`` k), as returned
         by ``clusters.find_clusters``; used for atlas composition and cluster figures.
+    route : str
+        What kind of result this is, by its default name (``permMaxT``, ``rftCluster``,
+        ``fdr`` ...), whatever the entry's label; empty means the same as ``desc``.
     """
 
     method: str
@@ -230,3 +280,4 @@ class CorrectionResult:
     maps: dict[str, np.ndarray] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     cluster_labels: np.ndarray | None = None
+    route: str = ""

@@ -844,13 +844,14 @@ def apply_rft(
     Returns
     -------
     list of CorrectionResult
-        Two results:
+        Two results (routes ``rft`` and ``rftCluster``; each result's ``desc`` is
+        ``spec.result_desc(route)``, the route itself for a default-labelled entry):
 
-        - ``desc == "rft"``: voxel-level FWE. ``surviving`` = voxels above the FWE height
+        - ``rft``: voxel-level FWE. ``surviving`` = voxels above the FWE height
           threshold (``threshold_z`` / ``threshold_stat``), clusters of those voxels (extent
           filter applied) with SPM columns computed at that height;
           ``maps["logp_fwe"]`` = ``-log10`` voxel-level FWE p.
-        - ``desc == "rftCluster"``: cluster-level FWE. Clusters are formed above the
+        - ``rftCluster``: cluster-level FWE. Clusters are formed above the
           cluster-forming height (uncorrected ``p < cluster_forming_p``, which is
           ``threshold_z`` / ``threshold_stat``); ``surviving`` = voxels of the clusters with
           cluster-level ``p_fwe <= alpha``, and the tables list those clusters.
@@ -906,7 +907,7 @@ def apply_rft(
         )
 
     def build(
-        desc: str,
+        route: str,
         title: str,
         u: float,
         surviving: np.ndarray,
@@ -921,7 +922,8 @@ def apply_rft(
             spec,
             ctx,
             method="rft",
-            desc=desc,
+            desc=spec.result_desc(route),
+            route=route,
             title=title + _title_suffix(two_sided, k),
             threshold_z=float(field.to_z(u)),
             threshold_stat=float(u),

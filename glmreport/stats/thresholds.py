@@ -306,6 +306,7 @@ def make_correction(
     extras: dict[str, Any] | None = None,
     maps: dict[str, np.ndarray] | None = None,
     arrays: dict[str, np.ndarray] | None = None,
+    route: str | None = None,
 ) -> CorrectionResult:
     """Apply the cluster extent filter, tabulate clusters and build a CorrectionResult.
 
@@ -335,6 +336,9 @@ def make_correction(
         contrasts is added when applicable.
     extras, maps, arrays : dict, optional
         Stored as is.
+    route : str, optional
+        The result's default name (``permMaxT``, ``fdr`` ...); default ``desc``. Pass
+        ``desc=spec.result_desc(route)`` so entries of one method get their own labels.
 
     Returns
     -------
@@ -379,6 +383,7 @@ def make_correction(
         maps=dict(maps or {}),
         arrays=dict(arrays or {}),
         cluster_labels=cset.labels,
+        route=route or desc,
     )
 
 
@@ -404,7 +409,8 @@ def _height(
         spec,
         ctx,
         method=method,
-        desc=method,
+        desc=spec.result_desc(method),
+        route=method,
         title=title + _title_suffix(two_sided, extent),
         threshold_z=threshold_z,
         surviving=surviving,
@@ -423,7 +429,8 @@ def apply_uncorrected(
     Returns
     -------
     list of CorrectionResult
-        One result, ``desc == "uncorrected"``; title e.g. ``"p < 0.001 uncorrected, k ≥ 10"``.
+        One result, ``desc == spec.desc`` (default ``"uncorrected"``); title e.g.
+        ``"p < 0.001 uncorrected, k ≥ 10"``.
     """
     return _height(
         contrast,
@@ -444,8 +451,9 @@ def apply_fdr(
     Returns
     -------
     list of CorrectionResult
-        One result, ``desc == "fdr"``; ``threshold_z`` is the BH critical value (``inf``
-        when nothing is discovered, then ``threshold_stat`` is ``inf`` too).
+        One result, ``desc == spec.desc`` (default ``"fdr"``); ``threshold_z`` is the BH
+        critical value (``inf`` when nothing is discovered, then ``threshold_stat`` is ``inf``
+        too).
     """
 
     def extras(z: np.ndarray, two_sided: bool, threshold_z: float) -> dict[str, Any]:
@@ -471,7 +479,7 @@ def apply_bonferroni(
     Returns
     -------
     list of CorrectionResult
-        One result, ``desc == "bonferroni"``.
+        One result, ``desc == spec.desc`` (default ``"bonferroni"``).
     """
 
     def extras(z: np.ndarray, two_sided: bool, threshold_z: float) -> dict[str, Any]:
