@@ -4,8 +4,9 @@ Usage::
 
     python bench/bench_report.py [RESULTS_DIR] [--repeat N] [--no-nilearn]
 
-Without RESULTS_DIR a synthetic results folder (16 subjects, 3 contrasts, 3 corrections each,
-input images included) is written to a temporary folder by ``tests/report_fixtures.py``.
+Without RESULTS_DIR the demo (``glmreport.datasets.write_demo``: 16 subjects, MNI 2 mm,
+3 contrasts x 3 corrections, input images included) is written to a temporary folder and run
+with ``glmreport run --no-report``, giving the same results folder as ``glmreport demo``.
 Timings are wall-clock seconds in this process; the first round includes one-off costs (font
 cache, lazy imports), later rounds show the steady state. Nothing is written into RESULTS_DIR
 except ``report.html`` / ``report.pdf`` when ``--write`` is given.
@@ -16,21 +17,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 
 def _timed(func, *args, **kwargs):
     start = time.perf_counter()
     out = func(*args, **kwargs)
     return time.perf_counter() - start, out
+
+
+def _demo_results(folder: Path) -> Path:
+    """Write the demo dataset into ``folder`` and run it without a report; its results folder."""
+    from glmreport.cli import main as glmreport_main
+    from glmreport.datasets import write_demo
+
+    config = write_demo(folder / "demo")
+    results = folder / "demo" / "results"
+    argv = ["run", str(config), "--out", str(results), "--no-report", "--quiet"]
+    if glmreport_main(argv) != 0:
+        raise SystemExit(f"glmreport {' '.join(argv)} failed")
+    return results
 
 
 def _nilearn_report(results: Path, out_dir: Path) -> list[tuple[str, float, str]]:
@@ -86,10 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="glmreport-bench-"))
     results = args.results
     if results is None:
-        from report_fixtures import write_results
-
-        gen_s, results = _timed(write_results, tmp / "results", write_inputs=True)
-        print(f"synthetic results folder written in {gen_s:.1f} s: {results}")
+        gen_s, results = _timed(_demo_results, tmp)
+        print(f"demo results folder written in {gen_s:.1f} s: {results}")
 
     import_s, _ = _timed(__import__, "glmreport.report")
     from glmreport import report

@@ -11,6 +11,7 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic_templateflow import HOCPA, HOCPA_TSV, REGION_NAMES
 
 from glmreport.errors import AtlasError
 from glmreport.labels import atlases as atlases_mod
@@ -27,8 +28,6 @@ from glmreport.labels.atlases import (
     sample_atlas,
 )
 
-HOCPA = "tpl-MNI152NLin6Asym/tpl-MNI152NLin6Asym_res-02_atlas-HOCPA_desc-th25_dseg.nii.gz"
-HOCPA_TSV = "tpl-MNI152NLin6Asym/tpl-MNI152NLin6Asym_atlas-HOCPA_dseg.tsv"
 SCHAEFER = (
     "tpl-MNI152NLin6Asym/tpl-MNI152NLin6Asym_res-02_atlas-Schaefer2018_"
     "desc-400Parcels7Networks_dseg.nii.gz"
@@ -107,7 +106,8 @@ def test_harvard_oxford_from_templateflow(templateflow_home):
     data, affine, names = _hocpa(templateflow_home)
     assert atlas.ok and atlas.kind == "deterministic"
     assert atlas.image_path == templateflow_home / HOCPA
-    assert atlas.names == names and atlas.n_labels == 48
+    assert atlas.names == dict(enumerate(REGION_NAMES, start=1)) == names
+    assert atlas.n_labels == len(REGION_NAMES)
     np.testing.assert_array_equal(atlas.data, data)
     np.testing.assert_array_equal(atlas.affine, affine)
     assert atlas.space == "MNI152NLin6Asym" and atlas.space_note == ""
@@ -116,8 +116,21 @@ def test_harvard_oxford_from_templateflow(templateflow_home):
     assert summary["status"] == "ok" and summary["citation"] and summary["space_note"] == ""
 
 
-def test_known_coordinate_is_central_gyrus(templateflow_home):
+def test_known_coordinate_is_its_region(templateflow_home):
     (atlas,) = load_atlases([registry_spec("harvard-oxford-cortical")], data_space=None)
+    xyz = np.array([[-40.0, -22.0, 56.0], [40.0, -22.0, 56.0], [40.0, 30.0, -20.0], [0, -17, 4]])
+    codes = sample_atlas(atlas, xyz)
+    # left/right x posterior/middle/anterior x lower/upper; the centre is unlabelled
+    assert [atlas.names.get(int(c), "") for c in codes] == ["Region B", "Region H", "Region K", ""]
+
+
+def test_real_harvard_oxford(real_templateflow_home):
+    (atlas,) = load_atlases(
+        [registry_spec("harvard-oxford-cortical")], data_space="MNI152NLin6Asym"
+    )
+    assert atlas.ok and atlas.n_labels == 48 and atlas.names[7] == "Precentral Gyrus"
+    assert atlas.image_path == real_templateflow_home / HOCPA
+    assert read_label_file(real_templateflow_home / HOCPA_TSV) == atlas.names
     code = int(sample_atlas(atlas, np.array([[-40.0, -22.0, 56.0]]))[0])
     assert atlas.names[code] in {"Precentral Gyrus", "Postcentral Gyrus"}
 
@@ -351,7 +364,7 @@ def test_probabilistic_background_row_is_dropped(tmp_path):
 
 def test_label_file_formats(tmp_path, templateflow_home):
     tsv = read_label_file(templateflow_home / HOCPA_TSV)
-    assert tsv[7] == "Precentral Gyrus" and len(tsv) == 48
+    assert tsv == dict(enumerate(REGION_NAMES, start=1))
     csv_file = tmp_path / "l.csv"
     csv_file.write_text("Index,Name,colour\n1,Left Thing,#fff\n2,Right Thing,#000\n")
     assert read_label_file(csv_file) == {1: "Left Thing", 2: "Right Thing"}
@@ -473,11 +486,11 @@ def test_fsl_unknown_name_and_missing_fsldir(tmp_path, monkeypatch):
 def test_labels_disagree_with_image(templateflow_home, tmp_path):
     short = tmp_path / "short.tsv"
     rows = pd.read_csv(templateflow_home / HOCPA_TSV, sep="\t")
-    rows[rows["index"] <= 40].to_csv(short, sep="\t", index=False)
+    rows[rows["index"] <= 4].to_csv(short, sep="\t", index=False)
     spec = _file_spec(templateflow_home / HOCPA, short, where="atlases[0]")
     with pytest.raises(
         AtlasError,
-        match=r"atlases\[0\]: .*disagree.*8 value\(s\).*41, 42, 43, 44, 45 \(and 3 more\)",
+        match=r"atlases\[0\]: .*disagree.*8 value\(s\).*5, 6, 7, 8, 9 \(and 3 more\)",
     ):
         load_atlases([spec], data_space=None)
 
