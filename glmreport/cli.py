@@ -1,17 +1,21 @@
 """Command line: ``glmreport run | validate | report | demo | atlases``.
 
 Exit codes: 0 success, 2 bad config or input (one clear message, nothing written),
-1 internal error.
+1 internal error, 130 interrupted (Ctrl-C), 128 + N stopped by signal N (143 for SIGTERM,
+129 for SIGHUP); an interrupted or stopped run leaves no partial folder behind.
 """
 
 from __future__ import annotations
 
 import argparse
-import shlex
+import shutil
+import signal
 import sys
+import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import __version__
@@ -96,7 +100,7 @@ def _cmd_run(args: argparse.Namespace, con: _Console) -> int:
         formats=formats,
         progress=not args.quiet,
         log=con.log,
-        command=" ".join(shlex.quote(a) for a in sys.argv),
+        command=args.argv,
     )
     _print_outputs(out, con)
     return 0
@@ -141,23 +145,24 @@ def _cmd_report(args: argparse.Namespace, con: _Console) -> int:
 def _cmd_demo(args: argparse.Namespace, con: _Console) -> int:
     from .config import load_config
     from .datasets import write_demo
-    from .errors import OutputError
     from .pipeline import run
+    from .safety import check_demo_folder
 
     folder = args.out.resolve()
-    if folder.exists() and any(folder.iterdir()) and not args.overwrite:
-        raise OutputError(f"demo folder {folder} exists and is not empty; pass --overwrite")
+    # an earlier demo folder (it holds .glmreport-demo) is replaced; any other is refused
+    if check_demo_folder(folder, overwrite=args.overwrite):
+        con.log(f"removing the earlier demo in {folder}")
+        shutil.rmtree(folder)
     con.log(f"writing synthetic dataset to {folder}")
     config_path = write_demo(folder)
     config = load_config(config_path)
     formats = ("html",) if args.no_pdf else ("html", "pdf")
     out = run(
         config,
-        overwrite=True,
         formats=formats,
         progress=not args.quiet,
         log=con.log,
-        command=" ".join(shlex.quote(a) for a in sys.argv),
+        command=args.argv,
     )
     con.say(f"config:  {config_path}")
     _print_outputs(out, con)
@@ -188,12 +193,58 @@ COMMANDS = {
 }
 
 
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM or SIGHUP, so that cleanup runs as for Ctrl-C.
+
+    Parameters
+    ----------
+    signum : int
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into :class:`Terminated` for the duration of one command.
+
+    Installed by :func:`main` only (library callers keep their own handlers) and only in the
+    main thread. Once one arrives, later ones are ignored so that the cleanup can finish.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glmreport`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    # the command line recorded in provenance (absolute paths are made shareable there)
+    args.argv = ["glmreport", *map(str, argv)]
     con = _Console(quiet=args.quiet, verbose=args.verbose)
     try:
-        return COMMANDS[args.command](args, con)
+        with _stop_on_signals():
+            return COMMANDS[args.command](args, con)
     except GlmReportError as exc:
         print(f"glmreport: error: {exc}", file=sys.stderr)
         if args.verbose:
@@ -202,6 +253,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("glmreport: interrupted; no results folder was left behind", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        name = signal.Signals(exc.signum).name
+        print(
+            f"glmreport: stopped by {name}; no partial output was left behind",
+            file=sys.stderr,
+        )
+        return 128 + exc.signum
     except Exception:  # noqa: BLE001 - report internal errors with a traceback
         traceback.print_exc()
         print(

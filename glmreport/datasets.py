@@ -7,6 +7,7 @@ noise inside the brain mask, zero outside, plus Gaussian "activation" blobs of k
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from scipy import ndimage
 
 from .io import write_nifti
 from .resources import template_image
+from .safety import DEMO_MARKER, demo_marker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,7 +164,8 @@ def write_demo(folder: str | Path, *, n_subjects: int = 16, seed: int = 42) -> P
     Parameters
     ----------
     folder : str or Path
-        Created if needed; receives ``data/``, ``inputs.tsv`` and ``demo.yaml``.
+        Created if needed; receives ``data/``, ``inputs.tsv``, ``demo.yaml`` and the
+        ``.glmreport-demo`` marker that lets ``glmreport demo --overwrite`` replace it.
     n_subjects : int
     seed : int
 
@@ -173,6 +176,8 @@ def write_demo(folder: str | Path, *, n_subjects: int = 16, seed: int = 42) -> P
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    # first, so that even a partly written demo folder is known as one ('demo --overwrite')
+    (folder / DEMO_MARKER).write_text(json.dumps(demo_marker(), indent=2) + "\n", "utf-8")
     mask, affine = template_grid()
     rng = np.random.default_rng(seed)
     ages = np.round(rng.uniform(20, 60, n_subjects)).astype(int)

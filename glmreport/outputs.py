@@ -20,8 +20,11 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .io import write_json, write_nifti, write_tsv
+from .errors import OutputError
+from .io import to_jsonable, write_json, write_nifti, write_tsv
 from .masking import Masker
+from .safety import DESCRIPTION, dataset_description
+from .shareable import cap_text, cap_title, scrub, share_inputs, share_path
 from .stats.results import ContrastResult, CorrectionResult
 
 SUMMARY = "summary.json"
@@ -72,7 +75,11 @@ class ContrastOutput:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunOutput:
-    """Everything written to a results folder."""
+    """Everything written to a results folder.
+
+    ``shared_from`` is the config's folder: when given, paths in the summary are written
+    relative to it (files elsewhere by name) and no absolute local path is kept.
+    """
 
     title: str
     model: dict[str, Any]
@@ -86,6 +93,7 @@ class RunOutput:
     config_file: str | None = None
     config_text: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    shared_from: Path | None = None
 
 
 def map_name(label: str, stat: str, desc: str | None = None) -> str:
@@ -189,9 +197,9 @@ def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
         model["runs"] = [{"name": n, "design_matrix": p} for n, p in extra_designs.items()]
     summary = {
         "glmreport_version": __version__,
-        "title": run.title,
+        "title": cap_title(run.title),
         "config_file": run.config_file,
-        "config_text": run.config_text,
+        "config_text": cap_text(run.config_text),
         "model": model,
         "design_matrix": design_file,
         "mask": "mask.nii.gz",
@@ -203,9 +211,22 @@ def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
         "provenance": run.provenance,
         "report": {},
     }
+    if run.shared_from is not None:
+        summary = _shareable(summary, Path(run.shared_from))
     writer.flush()
+    write_json(folder / DESCRIPTION, dataset_description(summary["title"]))
     write_json(folder / SUMMARY, summary)
     return summary
+
+
+def _shareable(summary: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The summary with every local path relative to ``base`` or reduced to a file name."""
+    verbatim = {key: summary[key] for key in ("title", "config_text")}
+    out = scrub(to_jsonable({k: v for k, v in summary.items() if k not in verbatim}), base)
+    out["inputs"] = share_inputs(summary["inputs"] or [], base)
+    if summary.get("config_file"):
+        out["config_file"] = share_path(summary["config_file"], base)[0]
+    return {key: verbatim.get(key, out.get(key)) for key in summary}
 
 
 def _write_correction(
@@ -264,9 +285,8 @@ def render_report(
     dict of str -> Path
         The written report files by format.
     """
-    import json
-
     from .errors import InputError
+    from .readback import read_summary
     from .report import write_report
 
     folder = Path(results_dir)
@@ -277,7 +297,10 @@ def render_report(
             "'glmreport run CONFIG' first"
         )
     written = write_report(folder, formats=tuple(formats))
-    summary = json.loads(summary_path.read_text("utf-8"))
+    summary = read_summary(folder)
     summary["report"] = {fmt: Path(p).name for fmt, p in written.items()}
-    write_json(summary_path, summary)
+    try:
+        write_json(summary_path, summary)
+    except OSError as exc:
+        raise OutputError(f"cannot update {summary_path}: {exc.strerror or exc}") from None
     return written

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from . import io
+from . import io, safety, shareable
 from .config import RunConfig
 from .errors import ConfigError, DesignError, InputError
 from .masking import AUTO_MASK_RULE, Masker, auto_mask, check_mask, resample_mask, smooth
@@ -367,7 +367,7 @@ def run(
     formats: tuple[str, ...] | None = None,
     progress: bool = False,
     log: Log = _quiet,
-    command: str | None = None,
+    command: str | Sequence[str] | None = None,
 ) -> Path:
     """Run an analysis end to end and write its results folder.
 
@@ -377,15 +377,17 @@ def run(
     out : str or Path, optional
         Results folder; defaults to the config's ``output`` (or ``results`` beside the config).
     overwrite : bool
-        Replace an existing results folder (only once the new one is complete).
+        Replace an existing results folder, only once the new one is complete and only when
+        glmreport wrote it (see :func:`glmreport.safety.check_target`).
     formats : tuple of {'html', 'pdf'}, optional
         Report formats; defaults to the config's ``report.formats``. Empty: no report.
     progress : bool
         Show progress bars on long steps.
     log : callable
         Receives one-line progress messages.
-    command : str, optional
-        The command line, for provenance.
+    command : str or sequence of str, optional
+        The command line, for provenance (absolute paths in it are recorded relative to the
+        config's folder, or by name).
 
     Returns
     -------
@@ -394,13 +396,18 @@ def run(
     """
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
+    base = config.source.parent if config.source else Path.cwd()
     target = Path(out) if out is not None else config.output
     if target is None:
-        base = config.source.parent if config.source else Path.cwd()
         target = base / "results"
+    target = Path(target).resolve()
     formats = config.report.formats if formats is None else tuple(formats)
-    with io.staged_output(target, overwrite=overwrite) as stage:
+    # files the run reads: a folder holding one is never replaced (checked again at the end,
+    # with every input actually read)
+    protected = safety.protected_paths(config)
+    with io.staged_output(target, overwrite=overwrite, protected=protected) as stage:
         prepared = prepare(config, log=log)
+        protected.update({Path(i["path"]): "the input" for i in prepared.inputs if i.get("path")})
         results = infer(config, prepared, progress=progress, log=log)
         results, atlas_info = _label(config, prepared, results, log)
         seeds = {
@@ -441,15 +448,17 @@ def run(
                 "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "run_time_s": round(time.perf_counter() - t0, 3),
                 "seeds": seeds,
-                "command": command,
+                "command": shareable.share_command(command, base),
+                "results_folder": shareable.share_path(target, base)[0],
             },
+            shared_from=base,
         )
         log("writing results")
         write_results(stage, run_output)
         if formats:
             log(f"rendering report ({', '.join(formats)})")
             render_report(stage, formats=formats)
-    return Path(target).resolve()
+    return target
 
 
 def validate(config: RunConfig) -> Prepared:

@@ -16,7 +16,6 @@ data: ``templates/labels.yaml``.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 import re
@@ -32,8 +31,11 @@ import numpy as np
 import pandas as pd
 
 from . import figures
-from .errors import InputError
+from .errors import InputError, OutputError
+from .readback import read_summary
 from .resources import templates_dir
+from .safety import resolve_inside
+from .shareable import cap_text, cap_title
 
 #: Rows shown per table; the rest are in the TSV file the table names.
 MAX_CLUSTER_ROWS = 50
@@ -718,35 +720,27 @@ def _route(entry: Mapping[str, Any]) -> str:
 
 
 def _read_summary(results_dir: Path) -> dict[str, Any]:
-    path = results_dir / "summary.json"
-    if not results_dir.is_dir():
-        raise InputError(f"results folder {results_dir} does not exist")
-    if not path.is_file():
-        raise InputError(
-            f"{path} not found: expected the results folder of a 'glmreport run' "
-            "(it holds summary.json, maps/ and tables/)"
-        )
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path} is not valid JSON: {exc}") from exc
-    if not isinstance(summary, dict):
-        raise InputError(f"{path}: expected a JSON object at the top level")
-    return summary
+    """``summary.json``, its structure checked and every path in it inside the folder."""
+    return read_summary(results_dir)
 
 
-def _resolve(results_dir: Path, rel: str | None) -> Path | None:
-    if not rel:
+def _resolve(results_dir: Path, rel: Any, what: str) -> Path | None:
+    """The file a summary key names inside the results folder (None when not given)."""
+    if rel is None or rel == "":
         return None
-    path = Path(rel)
-    return path if path.is_absolute() else results_dir / path
+    return resolve_inside(results_dir, rel, what=what)
 
 
 def _load_volume(path: Path | None) -> tuple[np.ndarray, np.ndarray] | None:
     if path is None or not path.is_file():
         return None
-    img = nib.load(path)
-    data = np.asarray(img.dataobj, dtype=np.float32)
+    try:
+        img = nib.load(path)
+        data = np.asarray(img.dataobj, dtype=np.float32)
+    except Exception as exc:  # nibabel raises many types for damaged files
+        raise InputError(
+            f"{path} is not a readable NIfTI image ({type(exc).__name__}: {str(exc)[:200]})"
+        ) from None
     if data.ndim > 3:
         data = data.reshape(data.shape[:3])
     return data, img.affine
@@ -759,6 +753,8 @@ def _read_tsv(path: Path | None) -> pd.DataFrame | None:
         return pd.read_csv(path, sep="\t", dtype={"cluster_id": str}, keep_default_na=True)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path} is not a readable TSV table: {str(exc)[:200]}") from None
 
 
 def _column_kind(name: str, series: pd.Series) -> str:
@@ -1037,7 +1033,7 @@ class _Context:
 
 
 def _background(results_dir: Path, summary: Mapping[str, Any]) -> figures.Background:
-    custom = _resolve(results_dir, summary.get("background"))
+    custom = _resolve(results_dir, summary.get("background"), "background")
     if custom is not None and custom.is_file():
         return figures.load_background(str(custom))
     return figures.load_background()
@@ -1085,7 +1081,7 @@ def _design_figures(
     for name, rel in [("", summary.get("design_matrix"))] + runs:
         if not rel:
             continue
-        frame = _read_tsv(_resolve(ctx.results_dir, rel))
+        frame = _read_tsv(_resolve(ctx.results_dir, rel, "design_matrix"))
         if frame is None or not len(frame.columns):
             continue
         names = tuple(str(c) for c in frame.columns)
@@ -1132,7 +1128,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
     model_info = summary.get("model") or {}
     warnings: list[str] = []
 
-    mask_volume = _load_volume(_resolve(results_dir, summary.get("mask")))
+    mask_volume = _load_volume(_resolve(results_dir, summary.get("mask"), "mask"))
     if mask_volume is None:
         warnings.append("Analysis mask not found; histograms use all non-zero voxels.")
     atlases = _atlases(summary)
@@ -1217,7 +1213,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
     finished = provenance.finished or provenance.started
     now = _dt.datetime.now().astimezone()
     return ReportModel(
-        title=str(summary.get("title") or "glmreport"),
+        title=cap_title(str(summary.get("title") or "glmreport")),
         date=_date(finished) or now.strftime("%d %B %Y").lstrip("0"),
         generated=now.strftime("%Y-%m-%d %H:%M %Z").strip(),
         version=str(summary.get("glmreport_version") or ""),
@@ -1383,7 +1379,7 @@ def _contrast_section(
             )
 
     maps = entry.get("maps") or {}
-    z_volume = _load_volume(_resolve(ctx.results_dir, maps.get("z")))
+    z_volume = _load_volume(_resolve(ctx.results_dir, maps.get("z"), "maps.z"))
     z_values = None
     if z_volume is not None:
         z_values = _in_mask(z_volume[0], z_volume[1], ctx)
@@ -1391,7 +1387,10 @@ def _contrast_section(
         notes.append("z map not found; no histogram.")
 
     corrections_raw = [k for k in entry.get("corrections") or [] if isinstance(k, Mapping)]
-    thresholded = [_load_volume(_resolve(ctx.results_dir, k.get("map"))) for k in corrections_raw]
+    thresholded = [
+        _load_volume(_resolve(ctx.results_dir, k.get("map"), "corrections.map"))
+        for k in corrections_raw
+    ]
     # One colour scale per contrast so its corrections compare at a glance.
     tops = [float(np.nanmax(np.abs(v[0]))) for v in thresholded if v is not None and v[0].size]
     vmax = max(tops, default=0.0)
@@ -1596,8 +1595,8 @@ def _correction_section(
 
     clusters_rel = entry.get("clusters_table")
     peaks_rel = entry.get("peaks_table")
-    clusters_frame = _read_tsv(_resolve(rd, clusters_rel))
-    peaks_frame = _read_tsv(_resolve(rd, peaks_rel))
+    clusters_frame = _read_tsv(_resolve(rd, clusters_rel, "clusters_table"))
+    peaks_frame = _read_tsv(_resolve(rd, peaks_rel, "peaks_table"))
     if clusters_rel and clusters_frame is None:
         notes.append(f"clusters table {clusters_rel} not found.")
     common = {
@@ -1667,25 +1666,29 @@ def _correction_section(
 
     extra_figures: dict[str, FigureItem] = {}
     arrays_rel = entry.get("arrays")
-    arrays_path = _resolve(rd, arrays_rel)
+    arrays_path = _resolve(rd, arrays_rel, "arrays")
     if arrays_path is not None:
         if arrays_path.is_file():
-            with np.load(arrays_path, allow_pickle=False) as arrays:
-                if "null" in arrays.files:
-                    extra_figures["null"] = _figure(
-                        figures.plot_null_distribution(
-                            arrays["null"],
-                            observed=_num(extras.get("observed_max")),
-                            critical=_num(extras.get("critical_value")),
-                            xlabel=str(extras.get("null_label") or "maximum statistic"),
-                            dpi=ctx.dpi,
-                        ),
-                        alt=f"Permutation null distribution of {what}",
-                    )
+            null = _read_null(arrays_path)
+            if null is not None:
+                extra_figures["null"] = _figure(
+                    figures.plot_null_distribution(
+                        null,
+                        observed=_num(extras.get("observed_max")),
+                        critical=_num(extras.get("critical_value")),
+                        xlabel=str(extras.get("null_label") or "maximum statistic"),
+                        dpi=ctx.dpi,
+                    ),
+                    alt=f"Permutation null distribution of {what}",
+                )
         else:
             notes.append(f"arrays file {arrays_rel} not found.")
     extra_maps = entry.get("maps") or {}
-    tfce = _load_volume(_resolve(rd, extra_maps.get("tfce"))) if method == "permutation" else None
+    tfce = (
+        _load_volume(_resolve(rd, extra_maps.get("tfce"), "maps.tfce"))
+        if method == "permutation"
+        else None
+    )
     if tfce is not None and np.any(tfce[0]):
         shown = figures.to_display(np.nan_to_num(tfce[0]), tfce[1], ctx.background)
         top = float(np.abs(shown).max())
@@ -1764,6 +1767,15 @@ def _correction_section(
     )
 
 
+def _read_null(path: Path) -> np.ndarray | None:
+    """The ``null`` array of a permutation's ``.npz`` file (None when it has none)."""
+    try:
+        with np.load(path, allow_pickle=False) as arrays:
+            return np.asarray(arrays["null"]) if "null" in arrays.files else None
+    except (OSError, ValueError, EOFError) as exc:
+        raise InputError(f"{path} is not a readable .npz file: {str(exc)[:200]}") from None
+
+
 def _cluster_peaks(frame: pd.DataFrame | None) -> list[tuple[tuple[float, float, float], str]]:
     """Peak coordinates and captions of the clusters to draw, most significant first.
 
@@ -1798,7 +1810,13 @@ def _provenance(summary: Mapping[str, Any], results_dir: Path) -> Provenance:
     inputs = summary.get("inputs") or []
     table = None
     if inputs:
-        frame = pd.DataFrame(inputs)
+        frame = pd.DataFrame([r for r in inputs if isinstance(r, Mapping)])
+        if "path" in frame.columns and "outside_config_folder" in frame.columns:
+            outside = frame.pop("outside_config_folder").fillna(False).astype(bool)
+            frame["path"] = [
+                f"{p} (outside the config's folder)" if o else p
+                for p, o in zip(frame["path"], outside, strict=True)
+            ]
         first = [c for c in ("path", "sha256") if c in frame.columns]
         frame = frame[first + [c for c in frame.columns if c not in first]]
         kinds = {"path": "path", "sha256": "hash"}
@@ -1812,8 +1830,8 @@ def _provenance(summary: Mapping[str, Any], results_dir: Path) -> Provenance:
         table = Table(columns=columns, rows=rows, source="summary.json", n_total=len(frame))
     return Provenance(
         config_file=str(summary.get("config_file") or ""),
-        config_text=str(summary.get("config_text") or ""),
-        command=str(prov.get("command") or ""),
+        config_text=cap_text(str(summary.get("config_text") or "")),
+        command=cap_text(str(prov.get("command") or ""), 4096),
         inputs=table,
         versions=tuple((str(k), str(v)) for k, v in (prov.get("versions") or {}).items()),
         python=str(prov.get("python") or ""),
@@ -1822,7 +1840,9 @@ def _provenance(summary: Mapping[str, Any], results_dir: Path) -> Provenance:
         finished=str(prov.get("finished") or ""),
         run_time_s=_num(prov.get("run_time_s")),
         seeds=tuple((str(k), v) for k, v in (prov.get("seeds") or {}).items()),
-        results_dir=str(results_dir),
+        # the folder as the run named it (relative to the config's folder), else its name:
+        # never an absolute local path
+        results_dir=str(prov.get("results_folder") or results_dir.name),
     )
 
 
@@ -2250,13 +2270,20 @@ def render_pdf(html: str, target: Path) -> Path:
 
 
 def _atomic_write(target: Path, write) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
         os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if isinstance(exc, InputError | OutputError):
+            raise
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()

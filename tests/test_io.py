@@ -9,7 +9,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from glmreport import io
+from glmreport import io, safety
 from glmreport.config import InputsSpec
 from glmreport.errors import InputError, OutputError
 
@@ -94,12 +94,18 @@ def test_staged_output_is_atomic(tmp_path):
     with io.staged_output(out, overwrite=False) as stage:
         (stage / "summary.json").write_text("{}")
     assert (out / "summary.json").exists()
+    # not marked as written by glmreport: never replaced
+    with pytest.raises(OutputError, match="no dataset_description.json naming glmreport"):
+        with io.staged_output(out, overwrite=True):
+            pass
+    io.write_json(out / "dataset_description.json", safety.dataset_description("t"))
     with pytest.raises(OutputError, match="already exists; pass --overwrite"):
         with io.staged_output(out, overwrite=False):
             pass
     with io.staged_output(out, overwrite=True) as stage:
         (stage / "new.txt").write_text("x")
     assert sorted(p.name for p in out.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]  # no lock, stage or copy
 
 
 def test_json_non_finite_to_null(tmp_path):
