@@ -9,6 +9,8 @@ the config file's folder.
 from __future__ import annotations
 
 import math
+import re
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +19,11 @@ from typing import Any
 import yaml
 
 from .correction_labels import assign_descs, check_label, check_repeats
-from .errors import AtlasError, ConfigError, suggest
+from .errors import AtlasError, ConfigError, DesignError, suggest
 from .labels.atlases import AtlasSpec, registry_spec
 from .stats.contrasts import ContrastSpec
 from .stats.design import DESIGN_KINDS, DesignSpec
+from .stats.formula import parse_formula
 from .stats.hrf import HRF_MODELS
 from .stats.inference import METHODS as INFERENCE_METHODS
 from .stats.results import CorrectionSpec
@@ -30,6 +33,33 @@ DESIGNS = DESIGN_KINDS
 METHODS = tuple(INFERENCE_METHODS)
 FORMATS = ("html", "pdf")
 MAP_STATS = ("t", "z", "F")
+
+# Bounds on every size a config sets (each refused with a message naming the entry).
+#: Largest config file read (bytes); checked before parsing.
+MAX_CONFIG_BYTES = 1 << 20
+#: Most YAML nodes once aliases are expanded (an "alias bomb" is refused before it is built).
+MAX_YAML_NODES = 1_000_000
+#: Deepest nesting of YAML lists and mappings.
+MAX_YAML_DEPTH = 50
+#: Largest smoothing kernel (FWHM, mm): far beyond any analysis (typical 4-12 mm); the cost of
+#: smoothing grows with the kernel width.
+MAX_SMOOTHING_FWHM_MM = 50.0
+#: Most contrasts, corrections, first-level runs, maps and atlases in one config.
+MAX_CONTRASTS = 200
+MAX_CORRECTIONS = 32
+MAX_RUNS = 100
+MAX_MAPS = 200
+MAX_ATLASES = 16
+#: Most FIR delays and the largest delay (scans); most ARI thresholds; most sub-peaks per
+#: cluster; highest polynomial drift order.
+MAX_FIR_DELAYS = 64
+MAX_FIR_DELAY = 100
+MAX_ARI_THRESHOLDS = 20
+MAX_SUBPEAKS = 100
+MAX_DRIFT_ORDER = 20
+#: Longest name (contrasts, runs, maps, atlases) and contrast expression, in characters.
+MAX_NAME_CHARS = 100
+MAX_EXPRESSION_CHARS = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -182,11 +212,19 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 50, 50, 40
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+
+
+def _short(text: Any, limit: int = 60) -> str:
+    """``str(text)`` cut to ``limit`` characters for messages (never an unbounded value)."""
+    text = text if isinstance(text, str) else _REPR.repr(text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _given(value: Any) -> str:
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{_type_name(value)} ({text})"
+    return f"{_type_name(value)} ({_short(_REPR.repr(value))})"
 
 
 def _mapping(value: Any, path: str) -> Mapping[str, Any]:
@@ -198,6 +236,12 @@ def _mapping(value: Any, path: str) -> Mapping[str, Any]:
     return value
 
 
+def _at(path: str, key: str) -> str:
+    """YAML path of ``key`` under ``path``, the key cut for messages."""
+    key = _short(key, 40)
+    return f"{path}.{key}" if path else key
+
+
 def _check_keys(
     value: Mapping[str, Any],
     path: str,
@@ -206,11 +250,10 @@ def _check_keys(
 ) -> None:
     for key in value:
         if key not in allowed:
-            where = f"{path}.{key}" if path else key
             raise ConfigError(
-                f"unknown key '{key}'; expected one of: {', '.join(allowed)}."
-                + suggest(key, allowed),
-                path=where,
+                f"unknown key '{_short(key, 40)}'; expected one of: {', '.join(allowed)}."
+                + suggest(key[:100], allowed),
+                path=_at(path, key),
             )
     for key in required:
         if key not in value:
@@ -222,10 +265,22 @@ def _str(value: Any, path: str, *, choices: tuple[str, ...] | None = None) -> st
         raise ConfigError(f"expected a non-empty string, got {_given(value)}", path=path)
     if choices is not None and value not in choices:
         raise ConfigError(
-            f"expected one of {', '.join(choices)}, got '{value}'." + suggest(value, choices),
+            f"expected one of {', '.join(choices)}, got '{_short(value)}'."
+            + suggest(value[:100], choices),
             path=path,
         )
     return value
+
+
+def _name(value: Any, path: str) -> str:
+    text = _str(value, path)
+    if len(text) > MAX_NAME_CHARS:
+        raise ConfigError(
+            f"a name has at most {MAX_NAME_CHARS} characters, got {len(text):,} "
+            f"('{_short(text, 40)}')",
+            path=path,
+        )
+    return text
 
 
 def _bool(value: Any, path: str) -> bool:
@@ -243,9 +298,16 @@ def _number(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"expected a number, got {_given(value)}", path=path)
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:
+        raise ConfigError(
+            f"expected a number, got {_given(value)} (too large)", path=path
+        ) from None
+    if not math.isfinite(value):
+        raise ConfigError(f"expected a finite number, got {value}", path=path)
     if low is not None and (value < low or (low_open and value == low)):
         bound = f"> {low:g}" if low_open else f">= {low:g}"
         raise ConfigError(f"expected a number {bound}, got {value:g}", path=path)
@@ -255,11 +317,13 @@ def _number(
     return value
 
 
-def _int(value: Any, path: str, *, low: int | None = None) -> int:
+def _int(value: Any, path: str, *, low: int | None = None, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"expected an integer, got {_given(value)}", path=path)
     if low is not None and value < low:
-        raise ConfigError(f"expected an integer >= {low}, got {value}", path=path)
+        raise ConfigError(f"expected an integer >= {low}, got {_short(value, 30)}", path=path)
+    if high is not None and value > high:
+        raise ConfigError(f"expected an integer <= {high:,}, got {_short(value, 30)}", path=path)
     return int(value)
 
 
@@ -267,12 +331,16 @@ def _alpha(value: Any, path: str) -> float:
     return _number(value, path, low=0.0, high=1.0, low_open=True, high_open=True)
 
 
-def _list(value: Any, path: str, *, allow_scalar: bool = False) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    if allow_scalar and value is not None and not isinstance(value, Mapping):
-        return [value]
-    raise ConfigError(f"expected a list, got {_given(value)}", path=path)
+def _list(
+    value: Any, path: str, *, allow_scalar: bool = False, most: int | None = None
+) -> list[Any]:
+    if allow_scalar and value is not None and not isinstance(value, list | Mapping):
+        value = [value]
+    if not isinstance(value, list):
+        raise ConfigError(f"expected a list, got {_given(value)}", path=path)
+    if most is not None and len(value) > most:
+        raise ConfigError(f"at most {most} entries are allowed, got {len(value)}", path=path)
+    return value
 
 
 def _str_list(value: Any, path: str) -> tuple[str, ...]:
@@ -321,11 +389,19 @@ def load_config(path: str | Path) -> RunConfig:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if path.is_file() and size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"config file {path} has {size:,} bytes; at most {MAX_CONFIG_BYTES:,} are read "
+                "(a run-config is a few kilobytes; put long input lists in an inputs table)"
+            )
+        with path.open("rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+        raise ConfigError(f"cannot read config file {path}: {_short(str(exc), 200)}") from None
     return parse_config(text, base_dir=path.resolve().parent, source=path.resolve())
 
 
@@ -341,13 +417,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Ru
     source : Path, optional
         The file the text came from (for provenance).
     """
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"the file is not valid YAML{where}: {problem}") from None
+    raw = load_yaml(text)
     if raw is None:
         raise ConfigError("the config is empty; it needs at least 'model' and 'contrasts'")
     raw = _mapping(raw, "(top level)")
@@ -391,6 +461,110 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Ru
     )
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats and a nesting bound.
+
+    Floats without a dot (``1e-3``, ``1E+2``), numbers in YAML 1.2, are numbers rather than
+    text; documents nested deeper than :data:`MAX_YAML_DEPTH` are refused while composing.
+    """
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise ConfigError(
+                    f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep; a run-config "
+                    "needs a few"
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML safely within the config bounds.
+
+    The text must be at most :data:`MAX_CONFIG_BYTES` long, and the document at most
+    :data:`MAX_YAML_NODES` nodes once its aliases are expanded; both are checked before any
+    value is built, so an alias bomb fails at once.
+
+    Raises
+    ------
+    ConfigError
+        Too long, not valid YAML (with line and column), too many nodes, or nested too deeply.
+    """
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"the config has {len(text):,} characters; at most {MAX_CONFIG_BYTES:,} are read"
+        )
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _count_nodes(node)
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"the file is not valid YAML{where}: {_short(problem, 200)}") from None
+    except ConfigError:
+        raise
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        problem = "an integer of more than 4300 digits" if "digits" in str(exc) else str(exc)
+        raise ConfigError(
+            f"the YAML holds a value that cannot be read: {_short(problem, 200)}"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _count_nodes(root: yaml.Node) -> int:
+    """Number of nodes of the document with aliases expanded, refusing more than the bound."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    active: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if key in sizes and not done:
+            continue
+        children = _children(node)
+        if not done:
+            if key in active:
+                raise ConfigError("the YAML refers to itself through an alias (a cycle)")
+            active.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            continue
+        active.discard(key)
+        sizes[key] = 1 + sum(sizes[id(child)] for child in children)
+        if sizes[key] > MAX_YAML_NODES:
+            raise ConfigError(
+                f"the YAML expands to more than {MAX_YAML_NODES:,} values (anchors and "
+                "aliases repeated within each other); a run-config needs far fewer"
+            )
+    return sizes[id(root)]
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [item for pair in node.value for item in pair]
+    return []
+
+
 SECOND_KEYS = (
     "level",
     "inputs",
@@ -428,7 +602,7 @@ def _model(value: Any, base: Path) -> ModelConfig:
     if "space" in raw:
         common["space"] = None if raw["space"] is None else _str(raw["space"], "model.space")
     if "smoothing_fwhm" in raw:
-        common["smoothing_fwhm"] = _number(raw["smoothing_fwhm"], "model.smoothing_fwhm", low=0)
+        common["smoothing_fwhm"] = _smoothing(raw["smoothing_fwhm"])
 
     if level == "second":
         _check_keys(raw, "model", SECOND_KEYS, required=("inputs",))
@@ -459,14 +633,16 @@ def _model(value: Any, base: Path) -> ModelConfig:
         t_r = _number(raw["t_r"], "model.t_r", low=0, low_open=True)
         runs = tuple(
             _run(r, f"model.runs[{i}]", base, i)
-            for i, r in enumerate(_list(raw["runs"], "model.runs"))
+            for i, r in enumerate(_list(raw["runs"], "model.runs", most=MAX_RUNS))
         )
         if not runs:
             raise ConfigError("expected at least one run", path="model.runs")
         hrf = _str(raw.get("hrf", "glover"), "model.hrf", choices=HRF_MODELS)
         delays = tuple(
-            _int(d, f"model.fir_delays[{i}]", low=0)
-            for i, d in enumerate(_list(raw.get("fir_delays", [0]), "model.fir_delays"))
+            _int(d, f"model.fir_delays[{i}]", low=0, high=MAX_FIR_DELAY)
+            for i, d in enumerate(
+                _list(raw.get("fir_delays", [0]), "model.fir_delays", most=MAX_FIR_DELAYS)
+            )
         )
         drift_model, high_pass, order = _drift(raw.get("drift", {"model": "cosine"}))
         noise = _str(raw.get("noise_model", "ar1"), "model.noise_model", choices=("ar1", "ols"))
@@ -493,7 +669,8 @@ def _model(value: Any, base: Path) -> ModelConfig:
         )
     _check_keys(raw, "model", MAPS_KEYS, required=("maps",))
     maps = tuple(
-        _map(m, f"model.maps[{i}]", base) for i, m in enumerate(_list(raw["maps"], "model.maps"))
+        _map(m, f"model.maps[{i}]", base)
+        for i, m in enumerate(_list(raw["maps"], "model.maps", most=MAX_MAPS))
     )
     if not maps:
         raise ConfigError("expected at least one map", path="model.maps")
@@ -501,11 +678,24 @@ def _model(value: Any, base: Path) -> ModelConfig:
     return ModelConfig(level=level, maps=maps, **common)
 
 
+def _smoothing(value: Any) -> float:
+    fwhm = _number(value, "model.smoothing_fwhm", low=0)
+    if fwhm > MAX_SMOOTHING_FWHM_MM:
+        raise ConfigError(
+            f"expected a FWHM of at most {MAX_SMOOTHING_FWHM_MM:g} mm (typical: 4-12 mm; the "
+            f"cost of smoothing grows with the kernel), got {fwhm:g}",
+            path="model.smoothing_fwhm",
+        )
+    return fwhm
+
+
 def _unique(names: list[str], path: str) -> None:
     seen: set[str] = set()
     for i, name in enumerate(names):
         if name in seen:
-            raise ConfigError(f"duplicate name '{name}'; names must be unique", path=f"{path}[{i}]")
+            raise ConfigError(
+                f"duplicate name '{_short(name)}'; names must be unique", path=f"{path}[{i}]"
+            )
         seen.add(name)
 
 
@@ -528,7 +718,7 @@ def _inputs(value: Any, base: Path) -> InputsSpec:
             for key, v in row.items():
                 if not isinstance(v, str | int | float | bool) or v is None:
                     raise ConfigError(
-                        f"expected a string or number, got {_given(v)}", path=f"{where}.{key}"
+                        f"expected a string or number, got {_given(v)}", path=_at(where, key)
                     )
             rows.append(row)
         return InputsSpec(kind="list", rows=tuple(rows), base_dir=base)
@@ -545,8 +735,9 @@ def _design(
     if isinstance(value, str):
         if value != "one-sample":
             raise ConfigError(
-                f"a design given as a word must be 'one-sample'; got '{value}'. Other designs "
-                "take options, e.g. {two-sample: {group: <column>}}." + suggest(value, DESIGNS),
+                f"a design given as a word must be 'one-sample'; got '{_short(value)}'. Other "
+                "designs take options, e.g. {two-sample: {group: <column>}}."
+                + suggest(value[:100], DESIGNS),
                 path=path,
             )
         return DesignSpec(kind="one-sample", **extra)
@@ -554,14 +745,14 @@ def _design(
     if len(raw) != 1:
         raise ConfigError(
             f"expected exactly one design kind (one of {', '.join(DESIGNS)}), got "
-            f"{', '.join(raw) or 'none'}",
+            f"{_short(', '.join(raw)) or 'none'}",
             path=path,
         )
     kind, opts = next(iter(raw.items()))
     if kind not in DESIGNS:
         raise ConfigError(
-            f"unknown design '{kind}'; expected one of {', '.join(DESIGNS)}."
-            + suggest(kind, DESIGNS),
+            f"unknown design '{_short(kind)}'; expected one of {', '.join(DESIGNS)}."
+            + suggest(kind[:100], DESIGNS),
             path=path,
         )
     where = f"{path}.{kind}"
@@ -570,7 +761,12 @@ def _design(
             raise ConfigError("one-sample takes no options", path=where)
         return DesignSpec(kind=kind, **extra)
     if kind == "formula":
-        return DesignSpec(kind=kind, formula=_str(opts, where), **extra)
+        formula = _str(opts, where)
+        try:
+            parse_formula(formula)
+        except DesignError as exc:
+            raise ConfigError(str(exc), path=where) from None
+        return DesignSpec(kind=kind, formula=formula, **extra)
     if kind == "matrix":
         # the file is read by the pipeline (io.read_table) and attached to the spec there
         return DesignSpec(kind=kind, **extra), _path(opts, where, base)
@@ -619,7 +815,7 @@ def _run(value: Any, path: str, base: Path, index: int) -> RunSpec:
         raise ConfigError("give either 'events' or a precomputed 'design', not both", path=path)
     cols = raw.get("confound_columns")
     return RunSpec(
-        name=_str(raw["name"], f"{path}.name") if "name" in raw else f"run-{index + 1}",
+        name=_name(raw["name"], f"{path}.name") if "name" in raw else f"run-{index + 1}",
         bold=_path(raw["bold"], f"{path}.bold", base),
         events=_path(raw["events"], f"{path}.events", base) if "events" in raw else None,
         confounds=_path(raw["confounds"], f"{path}.confounds", base)
@@ -647,7 +843,11 @@ def _drift(value: Any) -> tuple[str | None, float, int]:
         hp = _number(raw.get("high_pass", 0.01), f"{path}.high_pass", low=0, low_open=True)
         return "cosine", hp, 1
     _check_keys(raw, path, ("model", "order"))
-    return "polynomial", 0.01, _int(raw.get("order", 1), f"{path}.order", low=0)
+    return (
+        "polynomial",
+        0.01,
+        _int(raw.get("order", 1), f"{path}.order", low=0, high=MAX_DRIFT_ORDER),
+    )
 
 
 def _map(value: Any, path: str, base: Path) -> MapSpec:
@@ -660,7 +860,7 @@ def _map(value: Any, path: str, base: Path) -> MapSpec:
     if stat in ("t", "F") and dof is None:
         raise ConfigError(f"a {stat} map needs 'dof' (error degrees of freedom)", path=path)
     return MapSpec(
-        name=_str(raw["name"], f"{path}.name"),
+        name=_name(raw["name"], f"{path}.name"),
         path=_path(raw["path"], f"{path}.path", base),
         stat=stat,
         dof=None if dof is None else _number(dof, f"{path}.dof", low=0, low_open=True),
@@ -672,7 +872,7 @@ CONTRAST_KEYS = ("name", "t", "F", "weights")
 
 
 def _contrasts(value: Any) -> tuple[ContrastSpec, ...]:
-    items = _list(value, "contrasts")
+    items = _list(value, "contrasts", most=MAX_CONTRASTS)
     if not items:
         raise ConfigError("expected at least one contrast", path="contrasts")
     out = []
@@ -688,7 +888,7 @@ def _contrasts(value: Any) -> tuple[ContrastSpec, ...]:
                 path=where,
             )
         kind = kinds[0]
-        name = _str(raw["name"], f"{where}.name")
+        name = _name(raw["name"], f"{where}.name")
         definition = raw[kind]
         at = f"{where}.{kind}"
         if kind == "t":
@@ -739,14 +939,21 @@ def _plain(value: Any) -> Any:
 
 def _check_definition(value: Any, path: str) -> None:
     if isinstance(value, str):
+        if len(value) > MAX_EXPRESSION_CHARS:
+            raise ConfigError(
+                f"an expression has at most {MAX_EXPRESSION_CHARS:,} characters, got "
+                f"{len(value):,}",
+                path=path,
+            )
         return
     if isinstance(value, Mapping):
         for key, w in value.items():
-            _number(w, f"{path}.{key}")
+            _number(w, _at(path, str(key)))
         return
     if isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, str):
+                _check_definition(item, f"{path}[{i}]")
                 continue
             if isinstance(item, list):
                 for j, w in enumerate(item):
@@ -785,7 +992,7 @@ def _corrections(
 ) -> tuple[CorrectionSpec, ...]:
     if value is None:
         return (CorrectionSpec(method="uncorrected", alpha=0.001, two_sided=two_sided),)
-    items = _list(value, "corrections")
+    items = _list(value, "corrections", most=MAX_CORRECTIONS)
     out = []
     explicit = []
     for i, item in enumerate(items):
@@ -819,8 +1026,9 @@ def _corrections(
             for j, name in enumerate(names):
                 if name not in contrast_names:
                     raise ConfigError(
-                        f"unknown contrast '{name}'; contrasts are: {', '.join(contrast_names)}."
-                        + suggest(name, contrast_names),
+                        f"unknown contrast '{_short(name)}'; contrasts are: "
+                        f"{_short(', '.join(contrast_names), 300)}."
+                        + suggest(name[:100], contrast_names),
                         path=f"{where}.contrasts[{j}]",
                     )
         extent = 0
@@ -847,8 +1055,10 @@ def _corrections(
 def _method_params(method: str, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
     if method == "permutation":
         cfp = raw.get("cluster_forming_p")
+        from .stats.permutation import MAX_RESAMPLES
+
         return {
-            "n_perm": _int(raw.get("n_perm", 10000), f"{where}.n_perm", low=1),
+            "n_perm": _n_perm(raw.get("n_perm", 10000), f"{where}.n_perm", MAX_RESAMPLES),
             "seed": _int(raw.get("seed", 0), f"{where}.seed", low=0),
             "cluster_forming_p": None if cfp is None else _alpha(cfp, f"{where}.cluster_forming_p"),
             "tfce": _bool(raw.get("tfce", False), f"{where}.tfce"),
@@ -861,7 +1071,10 @@ def _method_params(method: str, raw: Mapping[str, Any], where: str) -> dict[str,
         }
     if method == "ari":
         values = _list(
-            raw.get("thresholds", [2.5, 3.5, 4.5]), f"{where}.thresholds", allow_scalar=True
+            raw.get("thresholds", [2.5, 3.5, 4.5]),
+            f"{where}.thresholds",
+            allow_scalar=True,
+            most=MAX_ARI_THRESHOLDS,
         )
         if not values:
             raise ConfigError("expected at least one threshold (z)", path=f"{where}.thresholds")
@@ -890,6 +1103,19 @@ def _method_params(method: str, raw: Mapping[str, Any], where: str) -> dict[str,
     return {}
 
 
+def _n_perm(value: Any, path: str, most: int) -> int:
+    """``n_perm``: 1 to ``most`` resamples."""
+    n = _int(value, path, low=1)
+    if n > most:
+        raise ConfigError(
+            f"expected at most {most:,} resamples, got {_short(n, 30)}: {most:,} already resolve "
+            f"p-values to 1/{most:,} (Monte Carlo error below 0.0003 at p = 0.05) and the run "
+            "time grows with the count",
+            path=path,
+        )
+    return n
+
+
 def _clusters(value: Any) -> ClusterOptions:
     if value is None:
         return ClusterOptions()
@@ -901,14 +1127,16 @@ def _clusters(value: Any) -> ClusterOptions:
     return ClusterOptions(
         connectivity=conn,
         min_distance_mm=_number(raw.get("min_distance_mm", 8.0), "clusters.min_distance_mm", low=0),
-        max_subpeaks=_int(raw.get("max_subpeaks", 3), "clusters.max_subpeaks", low=0),
+        max_subpeaks=_int(
+            raw.get("max_subpeaks", 3), "clusters.max_subpeaks", low=0, high=MAX_SUBPEAKS
+        ),
     )
 
 
 def _atlases(value: Any, base: Path) -> tuple[AtlasSpec, ...]:
     if value is None:
         return ()
-    items = _list(value, "atlases", allow_scalar=True)
+    items = _list(value, "atlases", allow_scalar=True, most=MAX_ATLASES)
     out = [_atlas(item, f"atlases[{i}]", base) for i, item in enumerate(items)]
     _unique([a.name for a in out], "atlases")
     return tuple(out)
@@ -922,7 +1150,9 @@ def _atlas(value: Any, where: str, base: Path) -> AtlasSpec:
         try:
             return registry_spec(value, where=where)
         except AtlasError as exc:
-            raise ConfigError(str(exc).removeprefix(f"{where}: "), path=where) from None
+            raise ConfigError(
+                _short(str(exc).removeprefix(f"{where}: "), 400), path=where
+            ) from None
     raw = _mapping(value, where)
     sources = [k for k in ATLAS_SOURCES if k in raw]
     if len(sources) != 1:
@@ -955,7 +1185,7 @@ def _atlas(value: Any, where: str, base: Path) -> AtlasSpec:
             else _int(tf["resolution"], f"{where}.templateflow.resolution", low=1),
         }
         name = (
-            _str(raw["name"], f"{where}.name")
+            _name(raw["name"], f"{where}.name")
             if "name" in raw
             else f"{query['atlas']}" + (f"-{query['desc']}" if query["desc"] else "")
         )
@@ -966,14 +1196,14 @@ def _atlas(value: Any, where: str, base: Path) -> AtlasSpec:
         _check_keys(raw, where, ("file", "labels", "name", "kind", "space"))
         file = _path(raw["file"], f"{where}.file", base)
         labels = _path(raw["labels"], f"{where}.labels", base) if "labels" in raw else None
-        name = _str(raw["name"], f"{where}.name") if "name" in raw else file.name.split(".")[0]
+        name = _name(raw["name"], f"{where}.name") if "name" in raw else file.name.split(".")[0]
         space = _str(raw["space"], f"{where}.space") if raw.get("space") is not None else None
         return AtlasSpec(
             name=name, source="file", file=file, labels=labels, kind=kind, space=space, where=where
         )
     _check_keys(raw, where, ("fsl", "name", "kind"))
     key = _str(raw["fsl"], f"{where}.fsl")
-    name = _str(raw["name"], f"{where}.name") if "name" in raw else key
+    name = _name(raw["name"], f"{where}.name") if "name" in raw else key
     return AtlasSpec(name=name, source="fsl", fsl=key, kind=kind, where=where)
 
 

@@ -1,4 +1,9 @@
-"""Reading inputs (NIfTI, TSV/CSV) and writing the results folder atomically."""
+"""Reading inputs (NIfTI, TSV/CSV) and writing the results folder atomically.
+
+Tables follow BIDS: ``n/a`` and empty cells are missing values. Images are checked against
+size bounds from their header before any voxel is read, and unreadable or truncated files are
+:class:`~glmreport.errors.InputError` naming the file.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import re
 import shutil
 import signal
 import threading
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +33,16 @@ from . import safety
 from .errors import GlmReportError, InputError, OutputError
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
+#: Cells read as missing values (BIDS writes ``n/a``).
+MISSING_CELLS = ("n/a", "")
+#: Most voxels in one 3D volume (2^28: 1 GiB as float32; a 0.5 mm whole brain has ~6e7).
+MAX_VOLUME_VOXELS = 1 << 28
+#: Most volumes in a 4D image (a first-level run: 100 000 scans is over 8 hours at TR 0.3 s).
+MAX_VOLUMES = 100_000
+#: Most bytes of image data held at once: the (n, X, Y, Z) float32 stack of second-level inputs
+#: (a first-level run is read one volume at a time; its in-mask series has its own bound).
+MAX_IMAGE_BYTES = 16 << 30
+_READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
 _ENTITY = re.compile(r"(?:^|_)([a-zA-Z0-9]+)-([a-zA-Z0-9]+)")
 _FOLDER_ENTITY = re.compile(r"([a-zA-Z0-9]+)-([a-zA-Z0-9]+)")
 
@@ -49,7 +65,9 @@ def read_table(path: Path, *, what: str = "table") -> pd.DataFrame:
         raise InputError(f"{what} not found: {path}")
     sep = "," if path.suffix.lower() == ".csv" else "\t"
     try:
-        table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+        table = pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, na_values=list(MISSING_CELLS)
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(f"cannot read {what} {path}: {exc}") from None
     if table.shape[1] == 1 and sep == "\t" and "," in table.columns[0]:
@@ -64,20 +82,27 @@ _IDENTIFIER = re.compile(r"^[+-]?0\d")
 
 
 def _numeric_columns(table: pd.DataFrame) -> pd.DataFrame:
-    """Turn columns whose every cell parses as a number into floats; keep the rest as text.
+    """Turn columns whose every non-missing cell parses as a number into floats.
 
-    Codes with leading zeros (``01``, ``007``) are identifiers and stay text.
+    Missing cells (``n/a``, empty) stay missing (NaN) and do not decide the type; columns with
+    any other text stay text. Codes with leading zeros (``01``, ``007``) are identifiers and
+    stay text. Numbers may be written ``1e-3``, ``1E+2``, ``.5``.
     """
     out = table.copy()
     for col in out.columns:
         if col == "path":
             continue
-        text = out[col].astype(str)
+        present = out[col].notna().to_numpy()
+        if not present.any():
+            continue
+        text = out[col][present].astype(str)
         if text.str.match(_IDENTIFIER).any():
             continue
         converted = pd.to_numeric(text, errors="coerce")
-        if len(out) and converted.notna().all():
-            out[col] = converted.astype(float)
+        if converted.notna().all():
+            values = np.full(len(out), np.nan)
+            values[present] = converted.to_numpy(dtype=float)
+            out[col] = values
     return out
 
 
@@ -116,12 +141,16 @@ def read_inputs_table(spec: Any) -> pd.DataFrame:
                 f"inputs table {spec.table} has no 'path' column; its columns are: "
                 f"{', '.join(map(str, table.columns))}"
             )
+        _check_paths(table, f"inputs table {spec.table}")
         base = Path(spec.table).parent
         table["path"] = [str(p if Path(p).is_absolute() else base / p) for p in table["path"]]
     elif spec.kind == "list":
-        table = _numeric_columns(
-            pd.DataFrame([{k: str(v) for k, v in r.items()} for r in spec.rows])
-        )
+        rows = [
+            {k: (None if str(v) in MISSING_CELLS else str(v)) for k, v in r.items()}
+            for r in spec.rows
+        ]
+        table = _numeric_columns(pd.DataFrame(rows))
+        _check_paths(table, "model.inputs")
     else:
         pattern = (
             spec.pattern if Path(spec.pattern).is_absolute() else str(spec.base_dir / spec.pattern)
@@ -129,12 +158,62 @@ def read_inputs_table(spec: Any) -> pd.DataFrame:
         paths = sorted(globmod.glob(pattern, recursive=True))
         if not paths:
             raise InputError(f"model.inputs.glob: no file matches {pattern}")
-        # BIDS entities are labels: they stay text
-        table = pd.DataFrame([{"path": p, **bids_entities(p)} for p in paths]).fillna("")
+        # BIDS entities are labels: they stay text (missing where a file lacks one)
+        table = pd.DataFrame([{"path": p, **bids_entities(p)} for p in paths])
     if table.empty:
         raise InputError("the inputs table has no rows")
     cols = ["path"] + [c for c in table.columns if c != "path"]
     return table[cols].reset_index(drop=True)
+
+
+def _check_paths(table: pd.DataFrame, where: str) -> None:
+    missing = np.flatnonzero(table["path"].isna().to_numpy()) if "path" in table else []
+    if len(missing):
+        raise InputError(f"{where}: row {int(missing[0]) + 1} has no path (n/a or empty)")
+
+
+def file_digests(paths: Sequence[str | Path], *, what: str = "input") -> list[str]:
+    """SHA-256 of every file, refusing the same file listed twice.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+    what : str
+        What the files are, for messages (``"input"``, ``"BOLD run"``).
+
+    Returns
+    -------
+    list of str
+        Hex digests, in the order of ``paths``.
+
+    Raises
+    ------
+    InputError
+        A file is missing, or two entries are the same file (same path after resolving
+        links) or have identical content (same SHA-256), naming both.
+    """
+    seen: dict[str, int] = {}
+    for i, p in enumerate(paths):
+        _check_nifti_name(Path(p))
+        real = os.path.realpath(p)
+        if real in seen:
+            j = seen[real]
+            raise InputError(
+                f"{what} {j + 1} ({paths[j]}) and {what} {i + 1} ({p}) are the same file; "
+                "list each input once"
+            )
+        seen[real] = i
+    digests = [sha256(p) for p in paths]
+    first: dict[str, int] = {}
+    for i, digest in enumerate(digests):
+        if digest in first:
+            j = first[digest]
+            raise InputError(
+                f"{what} {j + 1} ({paths[j]}) and {what} {i + 1} ({paths[i]}) have identical "
+                f"content (SHA-256 {digest[:12]}...); list each input once"
+            )
+        first[digest] = i
+    return digests
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,12 +255,57 @@ def load_image(path: str | Path, *, allow_4d: bool = False) -> nib.Nifti1Image:
     if img.ndim not in (3, 4) or (allow_4d and img.ndim != 4):
         expected = "4D (x, y, z, time)" if allow_4d else "3D"
         raise InputError(f"{path} has shape {img.shape}; expected a {expected} image")
+    check_image_size(img, path)
     return img
 
 
+def check_image_size(img: nib.Nifti1Image, path: str | Path) -> None:
+    """Check an image's header against the size bounds and the file, before reading data.
+
+    Raises
+    ------
+    InputError
+        A volume of more than :data:`MAX_VOLUME_VOXELS` voxels, more than
+        :data:`MAX_VOLUMES` volumes, or (uncompressed ``.nii``) a file shorter than its header
+        says.
+    """
+    shape = tuple(int(s) for s in img.shape)
+    volume = math.prod(shape[:3])
+    total = math.prod(shape)
+    if volume > MAX_VOLUME_VOXELS or total // max(volume, 1) > MAX_VOLUMES:
+        raise InputError(
+            f"{path}: the header describes an image of shape {shape} ({volume:,} voxels per "
+            f"volume); at most {MAX_VOLUME_VOXELS:,} voxels per volume and {MAX_VOLUMES:,} "
+            "volumes are read (a corrupt header?)"
+        )
+    proxy = img.dataobj
+    offset = getattr(proxy, "offset", None)
+    if str(path).endswith(".nii") and offset is not None:
+        expected = int(offset) + total * img.get_data_dtype().itemsize
+        actual = Path(path).stat().st_size
+        if actual < expected:
+            raise InputError(
+                f"{path}: the header describes {total:,} voxels of "
+                f"{img.get_data_dtype()} ({expected:,} bytes with the header) but the file has "
+                f"{actual:,} bytes; it is truncated or its header is corrupt"
+            )
+
+
 def image_data(img: nib.Nifti1Image, *, dtype: Any = np.float32) -> np.ndarray:
-    """Return a 3D image's data (a single-volume 4D image is squeezed)."""
-    data = np.asarray(img.dataobj, dtype=dtype)
+    """Return a 3D image's data (a single-volume 4D image is squeezed).
+
+    Raises
+    ------
+    InputError
+        The data cannot be read (truncated or corrupt file), naming the file.
+    """
+    try:
+        data = np.asarray(img.dataobj, dtype=dtype)
+    except _READ_ERRORS as exc:
+        raise InputError(
+            f"{img.get_filename() or 'an image'}: the image data cannot be read "
+            f"({type(exc).__name__}: {str(exc)[:200]}); the file is truncated or corrupt"
+        ) from None
     return data[..., 0] if data.ndim == 4 else data
 
 
@@ -215,6 +339,12 @@ def load_images(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
             f"these differ and are not resampled silently: "
             + "; ".join(bad[:10])
             + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        )
+    needed = len(imgs) * math.prod(shape) * 4
+    if needed > MAX_IMAGE_BYTES:
+        raise InputError(
+            f"{len(imgs)} inputs of shape {tuple(shape)} need {needed / 2**30:.1f} GiB as float32; "
+            f"at most {MAX_IMAGE_BYTES >> 30} GiB are read"
         )
     data = np.empty((len(imgs), *shape), dtype=np.float32)
 

@@ -141,6 +141,7 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = _qui
     """Load inputs, build the mask and design, and (if ``fit``) fit and compute contrasts."""
     model = config.model
     table = io.read_inputs_table(model.inputs)
+    digests = io.file_digests(list(table["path"]))
     log(f"loading {len(table)} input maps")
     volumes, affine = io.load_images(list(table["path"]))
     mask, mask_info = build_mask(model.mask, volumes, affine)
@@ -157,6 +158,7 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = _qui
             f"{n} inputs and a design of rank {rank} leave {n - rank} residual degrees of "
             "freedom; at least 1 is needed (add inputs or remove design columns)"
         )
+    _check_permutation_sizes(config, n)
     if model.smoothing_fwhm and fit:
         log(f"smoothing ({model.smoothing_fwhm:g} mm FWHM)")
         smooth(volumes, affine, model.smoothing_fwhm)
@@ -175,8 +177,8 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = _qui
                 )
             )
     inputs = [
-        {**{k: _plain(v) for k, v in row.items()}, "sha256": io.sha256(row["path"])}
-        for row in table.to_dict("records")
+        {**{k: _plain(v) for k, v in row.items()}, "sha256": digest}
+        for row, digest in zip(table.to_dict("records"), digests, strict=True)
     ]
     info = {
         "level": "second",
@@ -206,6 +208,16 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = _qui
     )
 
 
+def _check_permutation_sizes(config: RunConfig, n: int) -> None:
+    """Refuse, before fitting, permutation entries whose table of resamples is too large."""
+    specs = [c for c in config.corrections if c.method == "permutation"]
+    if specs:
+        from .stats.permutation import check_resample_table
+
+        for spec in specs:
+            check_resample_table(int(spec.params.get("n_perm", 10000)), n)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -216,12 +228,20 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = _quiet) -> P
     """Read existing statistical maps (``model.level: maps``) as contrasts."""
     model = config.model
     paths = [m.path for m in model.maps]
+    digests = io.file_digests(paths, what="map")
     volumes, affine = io.load_images(paths)
     mask, mask_info = build_mask(model.mask, volumes, affine)
     masker = Masker(mask=mask, affine=affine)
     contrasts, taken = [], set()
     for spec, vol in zip(model.maps, volumes, strict=True):
         stat = vol[mask].astype(np.float64)
+        negative = int(np.sum(stat < 0))
+        if spec.stat == "F" and negative:
+            raise InputError(
+                f"F map '{spec.name}' ({spec.path}) has {negative} voxel(s) below 0 in the "
+                f"mask (minimum {stat.min():g}); an F statistic is >= 0: check the file and "
+                "its 'stat'"
+            )
         if spec.stat == "t":
             logp, log1mp = sps.t.logsf(stat, spec.dof), sps.t.logcdf(stat, spec.dof)
             dof, df_num = spec.dof, 1
@@ -252,8 +272,8 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = _quiet) -> P
             )
         )
     inputs = [
-        {"path": str(m.path), "name": m.name, "stat": m.stat, "sha256": io.sha256(m.path)}
-        for m in model.maps
+        {"path": str(m.path), "name": m.name, "stat": m.stat, "sha256": digest}
+        for m, digest in zip(model.maps, digests, strict=True)
     ]
     info = {
         "level": "maps",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from . import io
 from .config import RunConfig, RunSpec
@@ -41,8 +42,9 @@ EPI_MASK_RULE = (
 def _read_events(path, source: str):
     table = io.read_table(path, what="events file")
     if "trial_type" in table.columns:
+        # numeric codes become labels ("1", not "1.0"); n/a stays missing (dropped with a note)
         table["trial_type"] = [
-            str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+            v if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
             for v in table["trial_type"]
         ]
     return prepare_events(table, source=source)
@@ -71,6 +73,7 @@ def run_design(run: RunSpec, n_scans: int, config: RunConfig) -> tuple[DesignMat
         high_pass=model.high_pass,
         drift_order=model.drift_order,
         confounds=confounds,
+        run_end=n_scans * model.t_r,
         source=str(run.events) if run.events else "events",
     )
     return design, notes + check_design(design)
@@ -107,6 +110,13 @@ def prepare_first_level(config: RunConfig, *, fit: bool = True, log: Callable[[s
     from .pipeline import Prepared
 
     model = config.model
+    digests = dict(
+        zip(
+            [str(r.bold) for r in model.runs],
+            io.file_digests([r.bold for r in model.runs], what="BOLD run"),
+            strict=True,
+        )
+    )
     imgs = [io.load_image(r.bold, allow_4d=True) for r in model.runs]
     shape, affine = imgs[0].shape[:3], imgs[0].affine
     for run, img in zip(model.runs, imgs, strict=True):
@@ -168,9 +178,8 @@ def prepare_first_level(config: RunConfig, *, fit: bool = True, log: Callable[[s
         for kind in ("bold", "events", "confounds", "design"):
             path = getattr(run, kind)
             if path is not None:
-                inputs.append(
-                    {"path": str(path), "run": run.name, "kind": kind, "sha256": io.sha256(path)}
-                )
+                digest = digests.get(str(path)) or io.sha256(path)
+                inputs.append({"path": str(path), "run": run.name, "kind": kind, "sha256": digest})
     first = designs[0][0]
     info = {
         "level": "first",
@@ -179,9 +188,7 @@ def prepare_first_level(config: RunConfig, *, fit: bool = True, log: Callable[[s
         "n_scans": [int(img.shape[3]) for img in imgs],
         "columns": list(first.columns),
         "nuisance_columns": list(first.nuisance),
-        "dof": float(
-            sum(d.matrix.shape[0] - np.linalg.matrix_rank(d.matrix) for d, _ in designs)
-        ),
+        "dof": float(sum(d.matrix.shape[0] - np.linalg.matrix_rank(d.matrix) for d, _ in designs)),
         "smoothing_fwhm": float(model.smoothing_fwhm),
         "mask": mask_info,
         "space": model.space,

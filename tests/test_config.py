@@ -349,3 +349,146 @@ def test_bad_correction_labels(entries, path, fragment):
         parse(TWO + "".join(f"  - {e}\n" for e in entries))
     assert info.value.path == path
     assert fragment in str(info.value)
+
+
+def test_yaml_12_numbers_are_numbers():
+    cfg = parse(
+        BASE.replace(
+            "inputs: inputs.tsv", "inputs: [{path: a.nii, age: 1e3}]\n  smoothing_fwhm: 6E0"
+        )
+        + "corrections:\n  - {method: fdr, alpha: 1e-3}\n  - {method: fdr, alpha: .5}\n"
+        + "  - {method: permutation, alpha: 5.e-2, tfce_E: 1E+0}\n"
+    )
+    assert [c.alpha for c in cfg.corrections] == [0.001, 0.5, 0.05]
+    assert cfg.corrections[2].params["tfce_E"] == 1.0
+    assert cfg.model.smoothing_fwhm == 6.0
+    assert cfg.model.inputs.rows[0]["age"] == 1000.0
+    # text that only starts like a number stays text
+    with pytest.raises(ConfigError, match="expected a number, got a string"):
+        parse(BASE + "corrections:\n  - {method: fdr, alpha: 1e-3x}\n")
+
+
+def test_alias_bomb_and_cycles_fail_fast():
+    import time
+
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match="expands to more than 1,000,000 values"):
+        parse("\n".join(lines) + "\ntitle: *a9\n")
+    assert time.perf_counter() - t0 < 1.0
+    with pytest.raises(ConfigError, match="refers to itself"):
+        parse(BASE + "x: &x [1, *x]\n")
+    with pytest.raises(ConfigError, match="nested more than 50 levels"):
+        parse(BASE + "x: " + "[" * 200 + "]" * 200 + "\n")
+    # a few shared anchors are fine
+    cfg = parse(
+        BASE
+        + "corrections:\n  - {method: fdr, alpha: &a 0.01}\n  - {method: bonferroni, alpha: *a}\n"
+    )
+    assert len(cfg.corrections) == 2
+
+
+def test_config_file_size_is_checked_before_reading(tmp_path):
+    from glmreport.config import load_config
+
+    path = tmp_path / "big.yaml"
+    path.write_text(BASE + "title: " + "x" * (1 << 20) + "\n")
+    with pytest.raises(ConfigError, match=r"big.yaml has 1,048,6\d\d bytes; at most 1,048,576"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("extra", "path", "fragment"),
+    [
+        (
+            "corrections:\n  - {method: permutation, n_perm: 1000001}\n",
+            "corrections[0].n_perm",
+            "at most 1,000,000",
+        ),
+        ("clusters: {max_subpeaks: 101}\n", "clusters.max_subpeaks", "<= 100"),
+        (
+            "corrections:\n  - {method: ari, thresholds: [" + ", ".join(["3"] * 21) + "]}\n",
+            "corrections[0].thresholds",
+            "at most 20 entries",
+        ),
+        ("corrections:\n" + "  - fdr\n" * 33, "corrections", "at most 32 entries"),
+        (
+            "atlases: [" + ", ".join(f"{{file: a{i}.nii.gz}}" for i in range(17)) + "]\n",
+            "atlases",
+            "at most 16 entries",
+        ),
+    ],
+)
+def test_sizes_are_bounded(extra, path, fragment):
+    with pytest.raises(ConfigError) as info:
+        parse(BASE + extra)
+    assert info.value.path == path and fragment in str(info.value)
+
+
+def test_first_level_and_model_bounds():
+    first = (
+        "model:\n  level: first\n  t_r: 2\n  runs: [{bold: r.nii.gz, events: e.tsv}]\n{extra}"
+        "contrasts: [{name: a, t: a}]\n"
+    )
+    cases = [
+        ("  smoothing_fwhm: 50.5\n", "model.smoothing_fwhm", "at most 50 mm"),
+        ("  fir_delays: [0, 101]\n", "model.fir_delays[1]", "<= 100"),
+        (
+            "  fir_delays: [" + ", ".join(map(str, range(65))) + "]\n",
+            "model.fir_delays",
+            "at most 64",
+        ),
+        ("  drift: {model: polynomial, order: 21}\n", "model.drift.order", "<= 20"),
+    ]
+    for extra, path, fragment in cases:
+        with pytest.raises(ConfigError) as info:
+            parse(first.replace("{extra}", extra))
+        assert info.value.path == path and fragment in str(info.value), extra
+    runs = ", ".join(f"{{bold: r{i}.nii.gz}}" for i in range(101))
+    with pytest.raises(ConfigError, match="at most 100 entries"):
+        parse(
+            first.replace("[{bold: r.nii.gz, events: e.tsv}]", f"[{runs}]").replace("{extra}", "")
+        )
+    assert parse(first.replace("{extra}", "  smoothing_fwhm: 50\n")).model.smoothing_fwhm == 50
+
+
+def test_messages_never_print_unbounded_values():
+    long = "x" * 100_000
+    cases = [
+        BASE + f"report: {{formats: [{long}]}}\n",
+        BASE + f"{'k' * 1000}: 1\n",
+        BASE + f"two_sided: [{', '.join([long] * 50)}]\n",
+        BASE.replace("t: intercept", "t: intercept}\n  - {name: e, t: intercept")
+        + f"corrections:\n  - {{method: fdr, contrasts: [{long}]}}\n",
+        BASE + f"corrections:\n  - {{method: fdr, alpha: {'9' * 1000}}}\n",
+    ]
+    for text in cases:
+        with pytest.raises(ConfigError) as info:
+            parse(text)
+        assert len(str(info.value)) < 400, str(info.value)[:500]
+
+
+def test_formula_checked_when_the_config_is_read():
+    text = BASE.replace("inputs: inputs.tsv", "inputs: inputs.tsv\n  design: {formula: '{x}'}")
+    for formula, fragment in [
+        ("1 + I(__import__('os').getcwd())", "term 'I(__import__('os').getcwd())'"),
+        ("age + {age.__class__}", "term 'age.__class__'"),
+        ("C(group) * center(age)", None),
+    ]:
+        quoted = formula.replace("'", "''")
+        if fragment is None:
+            assert parse(text.replace("{x}", quoted)).model.design.formula == formula
+            continue
+        with pytest.raises(ConfigError) as info:
+            parse(text.replace("{x}", quoted))
+        assert info.value.path == "model.design.formula" and fragment in str(info.value)
+
+
+def test_names_and_expressions_are_bounded():
+    with pytest.raises(ConfigError, match="at most 100 characters, got 101") as info:
+        parse(BASE.replace("name: effect", "name: " + "n" * 101))
+    assert info.value.path == "contrasts[0].name"
+    with pytest.raises(ConfigError, match="at most 10,000 characters") as info:
+        parse(BASE.replace("t: intercept", "F: [intercept, " + "a" * 10_001 + "]"))
+    assert info.value.path == "contrasts[0].F[1]"

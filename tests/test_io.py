@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 from glmreport import io, safety
@@ -111,3 +112,65 @@ def test_staged_output_is_atomic(tmp_path):
 def test_json_non_finite_to_null(tmp_path):
     io.write_json(tmp_path / "a.json", {"x": float("inf"), "y": np.float32(1.5), "z": np.arange(2)})
     assert json.loads((tmp_path / "a.json").read_text()) == {"x": None, "y": 1.5, "z": [0, 1]}
+
+
+def test_na_cells_are_missing_and_numbers_in_any_notation(tmp_path):
+    (tmp_path / "t.tsv").write_text(
+        "path\tsubject\tage\tscore\tsite\tempty\n"
+        "a.nii.gz\t01\t30\t1e-3\tx\tn/a\n"
+        "b.nii.gz\tn/a\tn/a\t1E+2\t\tn/a\n"
+        "c.nii.gz\t03\t41\t.5\ty\t\n"
+    )
+    table = io.read_inputs_table(InputsSpec(kind="table", table=tmp_path / "t.tsv"))
+    assert table["subject"].tolist()[::2] == ["01", "03"]  # identifiers stay text
+    assert pd.isna(table["subject"][1]) and pd.isna(table["site"][1])
+    np.testing.assert_array_equal(table["age"], [30.0, np.nan, 41.0])  # n/a: still numeric
+    assert table["score"].tolist() == [0.001, 100.0, 0.5]
+    assert table["empty"].isna().all()
+
+
+def test_inline_inputs_na_and_missing_path(tmp_path):
+    rows = ({"path": "a.nii", "age": "n/a"}, {"path": "b.nii", "age": 1e3})
+    table = io.read_inputs_table(InputsSpec(kind="list", rows=rows, base_dir=tmp_path))
+    assert np.isnan(table["age"][0]) and table["age"][1] == 1000.0
+    (tmp_path / "t.tsv").write_text("path\tage\na.nii\t1\nn/a\t2\n")
+    with pytest.raises(InputError, match=r"t.tsv: row 2 has no path"):
+        io.read_inputs_table(InputsSpec(kind="table", table=tmp_path / "t.tsv"))
+
+
+def test_duplicate_inputs_by_path_link_or_content(tmp_path):
+    a = _img(tmp_path / "a.nii.gz", np.ones((4, 4, 4)))
+    b = _img(tmp_path / "b.nii.gz", np.zeros((4, 4, 4)))
+    digests = io.file_digests([a, b])
+    assert digests == [io.sha256(a), io.sha256(b)]
+    (tmp_path / "link.nii.gz").symlink_to(a)
+    with pytest.raises(InputError, match=r"input 1 \(.*a.nii.gz\) and input 3 \(.*link.nii.gz\) "):
+        io.file_digests([a, b, tmp_path / "link.nii.gz"])
+    (tmp_path / "copy.nii.gz").write_bytes(b.read_bytes())
+    with pytest.raises(InputError, match=r"input 2 .* and input 3 .* have identical content"):
+        io.file_digests([a, b, tmp_path / "copy.nii.gz"], what="input")
+
+
+def test_truncated_and_oversized_images(tmp_path):
+    good = _img(tmp_path / "a.nii.gz", np.ones((20, 20, 20)))
+    cut = _img(tmp_path / "cut.nii.gz", np.random.default_rng(0).normal(size=(20, 20, 20)))
+    raw = cut.read_bytes()
+    cut.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(InputError, match=r"cut.nii.gz: the image data cannot be read"):
+        io.load_images([good, cut])
+    short = _img(tmp_path / "short.nii", np.ones((4, 4, 4)))
+    short.write_bytes(short.read_bytes()[:-10])
+    with pytest.raises(
+        InputError,
+        match=r"short.nii: .* 64 voxels of float32 \(608 bytes .* the file has 598 bytes",
+    ):
+        io.load_image(short)
+    header = nib.Nifti1Header()
+    header.set_data_shape((1000, 1000, 1000))
+    header.set_data_dtype(np.float32)
+    header.set_data_offset(352)
+    (tmp_path / "big.nii").write_bytes(header.binaryblock + b"\0" * 100)
+    with pytest.raises(
+        InputError, match=r"shape \(1000, 1000, 1000\) \(1,000,000,000 voxels per volume\)"
+    ):
+        io.load_image(tmp_path / "big.nii")

@@ -20,18 +20,20 @@ Column names
   subject means share the grand mean); it is fitted with the pseudo-inverse and only contrasts
   in its row space (differences between cells) are estimable.
 - ``formula``: the columns of ``formulaic.model_matrix(formula, table)`` as formulaic names them,
-  e.g. ``Intercept``, ``group[T.b]``, ``age``.
+  e.g. ``Intercept``, ``group[T.b]``, ``age``; the formula is parsed, never evaluated, and
+  limited to the grammar of :mod:`glmreport.stats.formula` (columns, ``C()``, ``center()``,
+  ``scale()``, ``log()``, ``+ - : *``).
 - ``matrix``: the columns of the supplied table, as given.
 - ``covariates``: appended after the columns above, each named after its table column and
   mean-centred unless ``center_covariates`` is false.
 
-Values of grouping columns are compared as strings (``str(value)``).
+Values of grouping columns are compared as strings (``str(value)``). A missing value (BIDS
+``n/a``) in any column the design uses is an error naming the column and the row.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DesignError, suggest
+from .formula import model_frame, parse_formula, row_name, short
 from .results import DesignMatrix
 
 DesignKind = Literal["one-sample", "two-sample", "paired", "anova", "formula", "matrix"]
@@ -218,31 +221,12 @@ def _anova(table: pd.DataFrame, spec: DesignSpec) -> tuple[list[pd.DataFrame], l
 
 
 def _formula(table: pd.DataFrame, spec: DesignSpec) -> tuple[list[pd.DataFrame], list, str]:
-    import formulaic
-
     formula = _require(spec.formula, "formula", "formula")
-    rhs = formula.strip()
-    if rhs.startswith("~"):
-        rhs = rhs[1:].strip()
-    if "~" in rhs:
-        raise DesignError(
-            f"formula '{formula}': give only the right-hand side (e.g. '1 + group + age'); "
-            "the images are the response."
-        )
-    try:
-        matrix = formulaic.model_matrix(rhs, table, na_action="raise")
-    except Exception as exc:  # formulaic raises many exception types
-        text = str(exc).strip()
-        message = text.splitlines()[0].rstrip(". ") if text else type(exc).__name__
-        missing = re.search(r"`([^`]+)` is not present", text)
-        hint = suggest(missing.group(1), _available(table)) if missing else ""
-        raise DesignError(
-            f"formula '{formula}' cannot be evaluated on the inputs table: {message}. "
-            f"Table columns: {_available(table)}.{hint}"
-        ) from exc
-    frame = pd.DataFrame(np.asarray(matrix, dtype=np.float64), columns=list(matrix.columns))
+    frame = model_frame(parse_formula(formula), table)
     if len(frame) != len(table):  # pragma: no cover - na_action="raise" keeps every row
-        raise DesignError(f"formula '{formula}' gave {len(frame)} rows for {len(table)} inputs.")
+        raise DesignError(
+            f"formula '{short(formula)}' gave {len(frame)} rows for {len(table)} inputs."
+        )
     return [frame], [], f"formula: {formula}"
 
 
@@ -287,7 +271,11 @@ def _covariates(table: pd.DataFrame, spec: DesignSpec) -> pd.DataFrame:
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         if not np.all(np.isfinite(values)):
             bad = int(np.flatnonzero(~np.isfinite(values))[0])
-            raise DesignError(f"covariate '{name}' has a missing value (row {bad + 1}).")
+            what = "a missing value (n/a)" if np.isnan(values[bad]) else "an infinite value"
+            raise DesignError(
+                f"covariate '{name}' has {what} in {row_name(table, bad)}; fill it or leave "
+                "the input out."
+            )
         if np.ptp(values) == 0:
             raise DesignError(
                 f"covariate '{name}' has the same value ({values[0]:g}) for every input; "
@@ -334,8 +322,11 @@ def _string_column(table: pd.DataFrame, column: str, *, role: str) -> np.ndarray
     series = table[column]
     missing = series.isna().to_numpy()
     if missing.any():
-        row = int(np.flatnonzero(missing)[0]) + 1
-        raise DesignError(f"{role} column '{column}' has a missing value (row {row}).")
+        row = int(np.flatnonzero(missing)[0])
+        raise DesignError(
+            f"{role} column '{column}' has a missing value (n/a) in {row_name(table, row)}; "
+            "fill it or leave the input out."
+        )
     return np.array([str(v) for v in series], dtype=object)
 
 

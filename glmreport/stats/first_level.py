@@ -24,6 +24,7 @@ reports it and the fit uses the minimum-norm solution with ``dof = n - rank``.
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -40,6 +41,9 @@ from .hrf import compute_event_regressors, normalize_hrf_model, regressor_names
 from .results import DesignMatrix
 
 DRIFT_MODELS = ("cosine", "polynomial", None)
+_READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
+#: Largest in-mask time series of one run held in memory (scans x in-mask voxels, float32).
+MAX_TIMESERIES_BYTES = 16 << 30
 EVENT_COLUMNS = ("onset", "duration", "trial_type")
 _EVENT_KEY = ["trial_type", "onset", "duration"]
 
@@ -80,6 +84,7 @@ def prepare_events(
     events : DataFrame
         Columns ``onset`` and ``duration`` (seconds) and ``trial_type`` are required;
         ``modulation`` (event amplitude, default 1) is optional; other columns are ignored.
+        Events whose ``trial_type`` is missing (BIDS ``n/a``, empty) are dropped with a note.
     source : str
         Where the table came from, for messages (e.g. the file path).
 
@@ -90,13 +95,14 @@ def prepare_events(
         trial_type, onset and duration are merged into one whose modulation is the sum
         (row order of first appearance kept).
     notes : list of str
-        Human-readable remarks (ignored columns, merged duplicates).
+        Human-readable remarks (ignored columns, dropped ``n/a`` events, merged duplicates).
 
     Raises
     ------
     DesignError
-        A required column is missing, or onset/duration/modulation are not finite numbers,
-        or a duration is negative.
+        A required column is missing, or onset/duration/modulation are not finite numbers
+        (``n/a`` included), or a duration is negative; rows are numbered from 1 (the first
+        event) as in the file.
     """
     if not isinstance(events, pd.DataFrame):
         raise DesignError(f"{source}: expected a table of events, got {type(events).__name__}.")
@@ -112,6 +118,17 @@ def prepare_events(
     extra = [str(c) for c in events.columns if c not in (*EVENT_COLUMNS, "modulation")]
     if extra:
         notes.append(f"{source}: columns ignored: {', '.join(extra)}")
+    trial = events["trial_type"]
+    absent = trial.isna().to_numpy() | trial.astype(str).str.strip().isin(("n/a", "")).to_numpy()
+    numbers = np.flatnonzero(~absent) + 1  # file rows of the kept events
+    if absent.any():
+        dropped = ", ".join(str(int(i) + 1) for i in np.flatnonzero(absent)[:5])
+        more = " ..." if absent.sum() > 5 else ""
+        notes.append(
+            f"{source}: {int(absent.sum())} event(s) with trial_type n/a were dropped "
+            f"(rows {dropped}{more})"
+        )
+        events = events.loc[~absent]
     out = pd.DataFrame({"trial_type": events["trial_type"].to_numpy()})
     for col, default in (("onset", None), ("duration", None), ("modulation", 1.0)):
         if col not in events.columns:
@@ -123,17 +140,15 @@ def prepare_events(
         arr = values.to_numpy(dtype=np.float64, na_value=np.nan)
         bad = np.flatnonzero(~np.isfinite(arr))
         if bad.size:
-            rows = ", ".join(str(int(i) + 1) for i in bad[:5])
+            rows = ", ".join(str(int(numbers[i])) for i in bad[:5])
             raise DesignError(
-                f"{source}: column {col!r} must hold finite numbers; rows {rows} do not."
+                f"{source}: column {col!r} must hold finite numbers; rows {rows} do not "
+                "(missing values, n/a, are not allowed there)."
             )
         out[col] = arr
-    if out["trial_type"].isna().any():
-        rows = np.flatnonzero(out["trial_type"].isna().to_numpy())[:5] + 1
-        raise DesignError(f"{source}: trial_type is empty in rows {', '.join(map(str, rows))}.")
     negative = np.flatnonzero(out["duration"].to_numpy() < 0)
     if negative.size:
-        rows = ", ".join(str(int(i) + 1) for i in negative[:5])
+        rows = ", ".join(str(int(numbers[i])) for i in negative[:5])
         raise DesignError(f"{source}: durations must be >= 0 seconds; rows {rows} are negative.")
     merged = (
         out.groupby(_EVENT_KEY, sort=False).agg({"modulation": "sum"}).reset_index()
@@ -297,6 +312,7 @@ def make_first_level_design(
     confounds: pd.DataFrame | None = None,
     oversampling: int = 50,
     min_onset: float = -24.0,
+    run_end: float | None = None,
     source: str = "events",
 ) -> DesignMatrix:
     """Build one run's design matrix from its events, confounds and a drift model.
@@ -323,6 +339,10 @@ def make_first_level_design(
         Samples per TR of the convolution grid.
     min_onset : float
         Earliest allowed onset relative to the first frame, in seconds (<= 0).
+    run_end : float or None
+        End of the run in seconds; no event may start at or after it. Default
+        ``n_scans * TR`` (TR the smallest frame spacing): the run starts at 0 s whatever the
+        slice-timing reference of the frame times.
     source : str
         Where the events came from (e.g. the file path), for error messages.
 
@@ -336,7 +356,7 @@ def make_first_level_design(
     ------
     DesignError
         Bad events (missing columns, onsets before ``frame_times[0] + min_onset`` or at/after
-        the end of the run, i.e. ``frame_times[-1] + t_r``), confounds whose row count is not
+        the end of the run, ``run_end``), confounds whose row count is not
         ``n_scans``, duplicated column names, or an unknown HRF/drift model.
     """
     frame_times = np.asarray(frame_times, dtype=np.float64)
@@ -357,15 +377,16 @@ def make_first_level_design(
     if events is not None:
         ev, _ = prepare_events(events, source=source)
         t_r = float(np.min(np.diff(frame_times)))
-        start, end = frame_times[0] + min_onset, frame_times[-1] + t_r
+        end = n * t_r if run_end is None else float(run_end)
+        start = frame_times[0] + min_onset
         onsets = ev["onset"].to_numpy()
         late = np.flatnonzero(onsets >= end)
         if late.size:
             raise DesignError(
                 f"{source}: {late.size} event(s) start at or after the end of the run "
-                f"({end:g} s = last frame {frame_times[-1]:g} s + TR), e.g. onset "
-                f"{onsets[late[0]]:g} s of {ev['trial_type'].iloc[late[0]]!r}: check the events "
-                "file belongs to this run, that onsets are in seconds, and t_r."
+                f"({end:g} s; the run has {n} scans of TR {t_r:g} s), e.g. onset "
+                f"{onsets[late[0]]:g} s of {str(ev['trial_type'].iloc[late[0]])[:40]!r}: check "
+                "the events file belongs to this run, that onsets are in seconds, and t_r."
             )
         early = np.flatnonzero(onsets < start)
         if early.size:
@@ -636,17 +657,33 @@ def _volumes(img, *, source: str) -> tuple[tuple[int, ...], float, float, Iterat
         size = n_vox * dtype.itemsize
 
         def stream() -> Iterator[np.ndarray]:
-            with ImageOpener(proxy.file_like) as fobj:
-                fobj.seek(proxy.offset)
-                for t in range(n):
-                    buf = fobj.read(size)
-                    if len(buf) != size:
-                        raise InputError(f"{source}: file ends after {t} of {n} volumes.")
-                    yield np.frombuffer(buf, dtype=dtype)
+            t = 0
+            try:
+                with ImageOpener(proxy.file_like) as fobj:
+                    fobj.seek(proxy.offset)
+                    for t in range(n):
+                        buf = fobj.read(size)
+                        if len(buf) != size:
+                            raise InputError(f"{source}: file ends after {t} of {n} volumes.")
+                        yield np.frombuffer(buf, dtype=dtype)
+            except InputError:
+                raise
+            except _READ_ERRORS as exc:
+                raise _unreadable(source, exc, f"volume {t + 1} of {n}") from None
 
         return shape, slope, inter, stream()
-    data = np.asarray(proxy)
+    try:
+        data = np.asarray(proxy)
+    except _READ_ERRORS as exc:
+        raise _unreadable(source, exc, "the data") from None
     return shape, 1.0, 0.0, (data[..., t].ravel(order="F") for t in range(n))
+
+
+def _unreadable(source: str, exc: BaseException, what: str) -> InputError:
+    return InputError(
+        f"{source}: {what} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); the file "
+        "is truncated or corrupt."
+    )
 
 
 def run_mean_image(img, *, source: str = "BOLD run") -> np.ndarray:
@@ -701,7 +738,8 @@ def run_timeseries(
     Raises
     ------
     InputError
-        Shape mismatch, or non-finite values inside the mask.
+        Shape mismatch, more than :data:`MAX_TIMESERIES_BYTES` of in-mask data, an unreadable
+        volume, or non-finite values inside the mask.
     """
     shape, slope, inter, volumes = _volumes(img, source=source)
     if shape[:3] != mask.shape:
@@ -710,6 +748,13 @@ def run_timeseries(
             "image on the mask's grid)."
         )
     flat = np.ravel_multi_index(np.nonzero(mask), mask.shape, order="F")  # mask's C order
+    needed = shape[3] * flat.size * 4
+    if needed > MAX_TIMESERIES_BYTES:
+        raise InputError(
+            f"{source}: {shape[3]:,} scans x {flat.size:,} in-mask voxels need "
+            f"{needed / 2**30:.1f} GiB; at most {MAX_TIMESERIES_BYTES >> 30} GiB are held "
+            "(use a tighter mask or a coarser grid)."
+        )
     data = np.empty((shape[3], flat.size), dtype=np.float32)
     if volume_fn is None:
         for t, vol in enumerate(volumes):

@@ -77,6 +77,7 @@ from scipy import stats
 
 from ..errors import ConfigError, ContrastError, DesignError, suggest
 from .clusters import voxel_index
+from .formula import row_name
 from .glm import EXACT_FIT_RTOL
 from .inference import InferenceContext
 from .results import ContrastResult, CorrectionResult, CorrectionSpec, StatType
@@ -85,9 +86,11 @@ from .tfce import tfce as tfce_values
 
 __all__ = [
     "DEFAULT_PARAMS",
+    "MAX_RESAMPLES",
     "PermutationModel",
     "PermutationNull",
     "apply_permutation",
+    "check_resample_table",
     "cluster_forming_threshold",
     "count_resamples",
     "critical_value",
@@ -110,6 +113,14 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "tfce_H": 2.0,
     "tfce_dh": "auto",
 }
+
+#: Most resamples a null may use, and most distinct resamples ever enumerated (exact tests):
+#: 10^6 resolve p-values to 1e-6 (Monte Carlo standard error below 3e-4 at p = 0.05), far
+#: below any threshold in use, and the work grows linearly with the count.
+MAX_RESAMPLES = 1_000_000
+#: Most entries of the table of resamples (``n_perm`` x inputs) held at once: 2^28 (1 GiB as
+#: int32 permutation indices).
+MAX_RESAMPLE_ENTRIES = 1 << 28
 
 #: Relative tolerance of the rank decisions of :func:`partition_design`.
 RANK_RTOL = 1e-10
@@ -373,7 +384,7 @@ def make_resamples(
     n : int
         Number of rows.
     n_perm : int
-        Number of resamples wanted, the identity included.
+        Number of resamples wanted, the identity included (at most :data:`MAX_RESAMPLES`).
     seed : int
         Seed of :func:`numpy.random.default_rng`.
     blocks : (n,) array or None
@@ -389,12 +400,19 @@ def make_resamples(
     exact : bool
         True when every distinct resample is listed once (then ``m`` is their number, which
         may be smaller than ``n_perm``); otherwise ``m == n_perm``.
+
+    Notes
+    -----
+    The distinct resamples are counted with arithmetic first (:func:`count_resamples`:
+    ``2**n`` or a product of multinomial coefficients); they are enumerated only when there are
+    at most ``n_perm`` of them (and so at most :data:`MAX_RESAMPLES`), so no more than
+    ``n_perm`` resamples are ever listed.
     """
     n_perm = int(n_perm)
-    if n_perm < 1:
-        raise ValueError(f"n_perm must be >= 1; got {n_perm}.")
+    if not 1 <= n_perm <= MAX_RESAMPLES:
+        raise ValueError(f"n_perm must be between 1 and {MAX_RESAMPLES:,}; got {n_perm}.")
     total = count_resamples(scheme, n, blocks=blocks, row_labels=row_labels)
-    exact = total <= n_perm
+    exact = total <= min(n_perm, MAX_RESAMPLES)
     if scheme == "sign-flip":
         if exact:
             k = np.arange(total, dtype=np.int64)[:, None]
@@ -929,7 +947,21 @@ def _resolved_params(spec: CorrectionSpec) -> dict[str, Any]:
             f"unknown permutation parameter '{unknown[0]}'; allowed: {sorted(DEFAULT_PARAMS)}."
             + suggest(unknown[0], DEFAULT_PARAMS)
         )
+    if not 1 <= int(params["n_perm"]) <= MAX_RESAMPLES:
+        raise ConfigError(
+            f"permutation n_perm must be between 1 and {MAX_RESAMPLES:,}; got {params['n_perm']}."
+        )
     return params
+
+
+def check_resample_table(n_perm: int, n: int) -> None:
+    """Refuse a resample table (``n_perm`` x ``n`` inputs) above :data:`MAX_RESAMPLE_ENTRIES`."""
+    if n_perm * n > MAX_RESAMPLE_ENTRIES:
+        raise ConfigError(
+            f"permutation with n_perm {n_perm:,} and {n:,} inputs needs a table of "
+            f"{n_perm * n:,} resample entries; at most {MAX_RESAMPLE_ENTRIES:,} are held "
+            f"(use n_perm <= {MAX_RESAMPLE_ENTRIES // max(n, 1):,})."
+        )
 
 
 def _blocks_from_table(name: str | None, ctx: InferenceContext, n: int) -> np.ndarray | None:
@@ -950,8 +982,13 @@ def _blocks_from_table(name: str | None, ctx: InferenceContext, n: int) -> np.nd
         raise ConfigError(
             f"permutation blocks '{name}' has {len(values)} rows but there are {n} inputs."
         )
-    if values.isna().any():
-        raise ConfigError(f"permutation blocks column '{name}' has missing values.")
+    missing = values.isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise ConfigError(
+            f"permutation blocks column '{name}' has a missing value (n/a) in "
+            f"{row_name(table, row)}; every input needs a block."
+        )
     return values.to_numpy()
 
 
@@ -1074,6 +1111,7 @@ def apply_permutation(
     two_sided, note = resolve_two_sided(contrast, spec)
     design = ctx.fit.design
     n = int(design.matrix.shape[0])
+    check_resample_table(int(params["n_perm"]), n)
     blocks = _blocks_from_table(params["blocks"], ctx, n)
     cfp = params["cluster_forming_p"]
     threshold = (

@@ -206,3 +206,83 @@ def test_duplicate_names_refused(two_group_table: pd.DataFrame) -> None:
 def test_unknown_kind(two_group_table: pd.DataFrame) -> None:
     with pytest.raises(DesignError, match="Did you mean 'one-sample'"):
         build_design(two_group_table, DesignSpec(kind="one-sampel"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "group + age",
+        "1 + C(site) * age",
+        "0 + group:site",
+        "-1 + group + center(age)",
+        "scale(age) + C(group)",
+        "(group + site):age - 1",
+        "~ `age` + group",
+    ],
+)
+def test_formula_matches_formulaic(two_group_table: pd.DataFrame, formula: str) -> None:
+    # the allowed grammar gives formulaic's own columns and names, without formulaic
+    # evaluating any of the formula's text
+    import formulaic
+
+    reference = formulaic.model_matrix(formula.lstrip("~ "), two_group_table, na_action="raise")
+    design = build_design(two_group_table, DesignSpec(kind="formula", formula=formula))
+    assert design.columns == tuple(reference.columns)
+    np.testing.assert_allclose(design.matrix, np.asarray(reference, float), rtol=1e-12)
+
+
+def test_formula_transforms(two_group_table: pd.DataFrame) -> None:
+    age = two_group_table["age"].to_numpy()
+    design = build_design(
+        two_group_table, DesignSpec(kind="formula", formula="center(age) + scale(age) + log(age)")
+    )
+    assert design.columns == ("Intercept", "center(age)", "scale(age)", "log(age)")
+    np.testing.assert_allclose(design.matrix[:, 1], age - age.mean())
+    np.testing.assert_allclose(design.matrix[:, 2], (age - age.mean()) / age.std(ddof=1))
+    np.testing.assert_allclose(design.matrix[:, 3], np.log(age))
+    table = two_group_table.assign(age=[20.0, 0.0, 40.0, 25.0, 35.0, 30.0])
+    with pytest.raises(DesignError, match=r"log\(age\) needs values > 0; row 2 \(/data/img-01"):
+        build_design(table, DesignSpec(kind="formula", formula="log(age)"))
+    with pytest.raises(DesignError, match=r"center\(\) needs a numeric column; 'group' holds"):
+        build_design(two_group_table, DesignSpec(kind="formula", formula="center(group)"))
+
+
+@pytest.mark.parametrize(
+    ("formula", "fragment"),
+    [
+        ("1 + I(__import__('os').system('id') + age)", "unknown function 'I'"),
+        ("age.__class__", "double underscores"),
+        ("{age.real}", "attribute"),
+        ("{lambda: 1}", "lambda"),
+        ("age[0]", "subscript"),
+        ("np.log(age)", "term 'np.log(age)'"),
+        ("center(age, 2)", "takes exactly one column name"),
+        ("C(group, levels=['a'])", "takes exactly one column name"),
+        ("'age'", "a literal value"),
+        ("age ** 2", "operator '**'"),
+        ("a | b", "operator '|'"),
+        ("2 + age", "term '2' is not allowed (a literal value)"),
+        ("lambda x: x", "cannot be parsed"),
+    ],
+)
+def test_formula_outside_grammar_is_refused(formula: str, fragment: str) -> None:
+    from glmreport.stats.formula import parse_formula
+
+    with pytest.raises(DesignError) as info:
+        parse_formula(formula)
+    assert fragment in str(info.value)
+
+
+def test_missing_values_name_the_row(two_group_table: pd.DataFrame) -> None:
+    table = two_group_table.assign(
+        age=[20.0, 30.0, np.nan, 25.0, 35.0, 30.0], group=["a", "b", "a", None, "a", "b"]
+    )
+    with pytest.raises(DesignError, match=r"column 'age' has a missing value \(n/a\) in row 3 "):
+        build_design(table, DesignSpec(kind="formula", formula="1 + age"))
+    with pytest.raises(DesignError, match=r"covariate 'age' .* row 3 \(/data/img-02.nii.gz\)"):
+        build_design(table, DesignSpec(kind="one-sample", covariates=("age",)))
+    with pytest.raises(DesignError, match=r"group column 'group' .* row 4 \(/data/img-03"):
+        build_design(table, DesignSpec(kind="two-sample", group="group"))
+    # a missing value never becomes a level of a factor
+    with pytest.raises(DesignError, match="column 'group' has a missing value"):
+        build_design(table, DesignSpec(kind="formula", formula="C(group)"))

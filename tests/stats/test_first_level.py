@@ -342,3 +342,67 @@ def test_fixed_effects_rejects_mismatch_and_names_columns():
     ffx = fixed_effects([r1, r3], name="c", label="c", run_names=["r1", "r2"])
     assert ffx.columns == ("r1:a", "r1:b", "r2:a", "r2:b", "r2:x")
     assert ffx.weights.shape == (1, 5)
+
+
+@pytest.mark.parametrize("slice_time_ref", [0.0, 0.5, 1.0])
+def test_run_end_is_n_scans_times_tr(slice_time_ref):
+    # frame times are offset by slice_time_ref x TR, the run still ends at n_scans x TR
+    ft = make_frame_times(N_SCANS, T_R, slice_time_ref)
+    end = N_SCANS * T_R
+
+    def design(onset: float):
+        events = pd.DataFrame({"onset": [10.0, onset], "duration": [1.0, 1.0], "trial_type": "a"})
+        return make_first_level_design(ft, events)
+
+    assert design(end - 0.01).shape[0] == N_SCANS
+    with pytest.raises(DesignError, match=r"end of the run \(120 s; the run has 60 scans"):
+        design(end)
+    with pytest.raises(DesignError, match="onset 120.9 s"):
+        design(end + 0.45 * T_R)  # before frame_times[-1] + TR when slice_time_ref >= 0.5
+
+
+def test_na_trial_type_dropped_with_note_and_rows_numbered_as_in_file():
+    events = pd.DataFrame(
+        {
+            "onset": [1.0, 5.0, np.nan, 20.0],
+            "duration": [1.0, 1.0, 1.0, 1.0],
+            "trial_type": ["a", np.nan, None, "n/a"],
+        }
+    )
+    out, notes = prepare_events(events.iloc[[0, 1, 3]], source="ev.tsv")
+    assert out["trial_type"].tolist() == ["a"]
+    assert notes == ["ev.tsv: 2 event(s) with trial_type n/a were dropped (rows 2, 3)"]
+    # a missing onset of an n/a event is dropped with it; one of a kept event is an error
+    out, notes = prepare_events(events, source="ev.tsv")
+    assert out["onset"].tolist() == [1.0] and "3 event(s)" in notes[0]
+    events.loc[1, "trial_type"] = "b"
+    events.loc[1, "onset"] = np.nan
+    with pytest.raises(
+        DesignError, match=r"ev.tsv: column 'onset' must hold finite numbers; rows 2"
+    ):
+        prepare_events(events, source="ev.tsv")
+
+
+def test_truncated_bold_is_an_input_error(tmp_path):
+    path = tmp_path / "bold.nii.gz"
+    data = np.random.default_rng(0).normal(100, 1, (5, 5, 4, 20)).astype(np.float32)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+    raw = path.read_bytes()
+    path.write_bytes(raw[: len(raw) // 2])
+    img = nib.load(path)
+    with pytest.raises(InputError, match=r"bold.nii.gz: volume \d+ of 20 cannot be read"):
+        run_mean_image(img, source=str(path))
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        run_timeseries(img, np.ones((5, 5, 4), bool), source=str(path))
+
+
+def test_header_with_too_many_scans_is_refused_before_reading(tmp_path):
+    from glmreport.io import load_image
+
+    header = nib.Nifti2Header()  # NIfTI-1 dimensions stop at 32 767
+    header.set_data_shape((4, 4, 4, 200_000))
+    header.set_data_dtype(np.float32)
+    header.set_data_offset(544)
+    (tmp_path / "bold.nii").write_bytes(header.binaryblock + b"\0" * 1000)
+    with pytest.raises(InputError, match=r"bold.nii: .*\(4, 4, 4, 200000\).* and 100,000 volumes"):
+        load_image(tmp_path / "bold.nii", allow_4d=True)

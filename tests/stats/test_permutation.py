@@ -482,3 +482,23 @@ def test_progress_bar(capsys):
     data, _ = _noise(8, 40, shape=(5, 5, 5))
     permutation_null(data, np.ones((8, 1)), [[1.0]], n_perm=100, progress=True)
     assert "permutations" in capsys.readouterr().err
+
+
+def test_resample_count_is_arithmetic_and_bounded():
+    from glmreport.stats.permutation import MAX_RESAMPLES, check_resample_table
+
+    # 12 distinct rows (a covariate) have 12! rearrangements: counted, never listed
+    assert count_resamples("freedman-lane", 12) == 479_001_600
+    assert count_resamples("sign-flip", 40) == 2**40
+    perms, exact = make_resamples("freedman-lane", 12, 2000, seed=3)
+    assert not exact and perms.shape == (2000, 12)
+    np.testing.assert_array_equal(np.sort(perms, axis=1), np.tile(np.arange(12), (2000, 1)))
+    # two blocks of 3: 3! * 3! = 36 distinct rearrangements, all listed once
+    blocks = np.array([0, 0, 0, 1, 1, 1])
+    perms, exact = make_resamples("freedman-lane", 6, 1000, blocks=blocks)
+    assert exact and perms.shape == (36, 6) and len({tuple(p) for p in perms}) == 36
+    with pytest.raises(ValueError, match="between 1 and 1,000,000"):
+        make_resamples("sign-flip", 5, MAX_RESAMPLES + 1)
+    check_resample_table(10_000, 1000)  # 1e7 entries: fine
+    with pytest.raises(ConfigError, match=r"use n_perm <= 268,435"):
+        check_resample_table(MAX_RESAMPLES, 1000)
