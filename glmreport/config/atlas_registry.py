@@ -23,6 +23,7 @@ def atlas_error(spec: AtlasSpec | None, message: str) -> AtlasError:
 
 @cache
 def registry_document() -> dict[str, Any]:
+    """The whole ``atlases/registry.json`` (atlases and the TemplateFlow citation), read once."""
     path = atlases_dir() / "registry.json"
     with path.open(encoding="utf-8") as fh:
         return json.load(fh)
@@ -46,6 +47,7 @@ def registry_keys() -> tuple[str, ...]:
 
 
 def registry_entry(key: str, spec: AtlasSpec | None = None) -> dict[str, Any]:
+    """The registry entry of ``key``; an unknown key is an :class:`AtlasError` (with a hint)."""
     entries = registry()
     if key not in entries:
         raise atlas_error(
