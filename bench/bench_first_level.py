@@ -65,7 +65,7 @@ def make_data(folder: Path, *, compressed: bool = True, seed: int = 0) -> dict:
     import nibabel as nib
     import pandas as pd
 
-    from glmreport.stats.first_level import make_first_level_design, make_frame_times
+    from glmreport.glm.first_level import make_first_level_design, make_frame_times
 
     rng = np.random.default_rng(seed)
     ii, jj, kk = np.meshgrid(*[np.arange(s, dtype=float) for s in SHAPE], indexing="ij")
@@ -141,14 +141,11 @@ def worker_glmreport(spec: dict, out: Path) -> dict:
     import nibabel as nib
     import pandas as pd
 
-    from glmreport.stats.ar1 import fit_first_level
-    from glmreport.stats.contrasts import compute_contrast
-    from glmreport.stats.first_level import (
-        make_first_level_design,
-        make_frame_times,
-        run_timeseries,
-    )
-    from glmreport.stats.fixed_effects import fixed_effects
+    from glmreport.glm.ar1 import fit_first_level
+    from glmreport.glm.contrasts import compute_contrast
+    from glmreport.glm.first_level import make_first_level_design, make_frame_times
+    from glmreport.glm.fixed_effects import fixed_effects
+    from glmreport.inputs.bold import run_timeseries
 
     rss_imports = _peak_rss_mb()
     t0 = time.perf_counter()

@@ -32,12 +32,13 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
+from glmreport.config.specs import CorrectionSpec
+from glmreport.glm.contrasts import compute_contrast
+from glmreport.glm.ols import fit_ols
+from glmreport.glm.results import DesignMatrix
+from glmreport.inference.context import InferenceContext
+from glmreport.inference.permutation import apply_permutation
 from glmreport.resources import template_image
-from glmreport.stats.contrasts import compute_contrast
-from glmreport.stats.glm import fit_ols
-from glmreport.stats.inference import InferenceContext
-from glmreport.stats.permutation import apply_permutation
-from glmreport.stats.results import CorrectionSpec, DesignMatrix
 
 N_SUBJECTS = 16
 FWHM_MM = 8.0

@@ -9,7 +9,7 @@ render(results_dir, formats=("html",)) -> dict
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["__version__", "load_config", "run", "render"]
 
@@ -30,6 +30,6 @@ def run(config, out=None, *, overwrite=False, formats=None, progress=False):
 
 def render(results_dir, formats=("html",)):
     """Re-render the report of an existing results folder without refitting."""
-    from .outputs import render_report
+    from .report import render_report
 
     return render_report(results_dir, formats=formats)

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import __version__
+from ._version import __version__
 from .errors import GlmReportError
 
 
@@ -132,7 +132,7 @@ def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
 
 
 def _cmd_report(args: argparse.Namespace, con: _Console) -> int:
-    from .outputs import render_report
+    from .report import render_report
 
     formats = ("html", "pdf") if args.pdf else ("html",)
     con.log(f"rendering {', '.join(formats)}")
@@ -145,8 +145,8 @@ def _cmd_report(args: argparse.Namespace, con: _Console) -> int:
 def _cmd_demo(args: argparse.Namespace, con: _Console) -> int:
     from .config import load_config
     from .datasets import write_demo
+    from .outputs.safety import check_demo_folder
     from .pipeline import run
-    from .safety import check_demo_folder
 
     folder = args.out.resolve()
     # an earlier demo folder (it holds .glmreport-demo) is replaced; any other is refused
@@ -170,7 +170,7 @@ def _cmd_demo(args: argparse.Namespace, con: _Console) -> int:
 
 
 def _cmd_atlases(args: argparse.Namespace, con: _Console) -> int:
-    from .labels.atlases import fetch_atlases, list_atlases
+    from .labels.atlas import fetch_atlases, list_atlases
 
     if args.atlas_command == "list":
         for entry in list_atlases():

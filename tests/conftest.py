@@ -1,9 +1,9 @@
 """Shared fixtures: offline TemplateFlow homes.
 
 Every session points ``TEMPLATEFLOW_HOME`` at a small synthetic tree (real layout and grids,
-made-up anatomy and labels; see ``synthetic_templateflow.py``) before any test runs, so no test
-reads the user's TemplateFlow cache or reaches the network, and nothing outside the checkout is
-needed. Tests that assert real Harvard-Oxford names or real anatomy ask for
+made-up anatomy and labels; see ``fixtures/synthetic_templateflow.py``) before any test runs, so
+no test reads the user's TemplateFlow cache or reaches the network, and nothing outside the
+checkout is needed. Tests that assert real Harvard-Oxford names or real anatomy ask for
 ``real_templateflow_home``: a copy of the real offline tree found at
 ``$GLMREPORT_TEST_TEMPLATEFLOW`` or ``../shared/templateflow`` beside the checkout; without one
 they are skipped with the reason.
@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from synthetic_templateflow import build_templateflow_tree
+from fixtures.synthetic_templateflow import build_templateflow_tree
 
 _DEFAULT_REAL_TREE = Path(__file__).resolve().parents[1].parent / "shared" / "templateflow"
 

@@ -1,14 +1,14 @@
-"""Atlas labelling of peaks and clusters.
+"""Stage 5, labels: atlases -> one label column per atlas in the cluster and peak tables.
 
-``atlases`` resolves atlas entries (registry, TemplateFlow, FSL, file) into
-:class:`LoadedAtlas` objects and resamples them; ``labelling`` adds one column per atlas to
-the cluster and peak tables.
+``atlas`` resolves atlas specs (registry, TemplateFlow, FSL, file) into :class:`LoadedAtlas`
+objects and resamples them; ``labelling`` adds one column per atlas to the cluster and peak
+tables. The atlas specs and the registry of names are config's (``glmreport.config.specs``,
+``glmreport.config.atlas_registry``).
 """
 
 from __future__ import annotations
 
-from .atlases import (
-    AtlasSpec,
+from .atlas import (
     LoadedAtlas,
     ResampledAtlas,
     atlas_notes,
@@ -16,9 +16,6 @@ from .atlases import (
     list_atlases,
     load_atlases,
     read_label_file,
-    registry,
-    registry_keys,
-    registry_spec,
     resample_atlas,
     sample_atlas,
 )
@@ -35,7 +32,6 @@ from .labelling import (
 )
 
 __all__ = [
-    "AtlasSpec",
     "LoadedAtlas",
     "ResampledAtlas",
     "DEFAULT_PROB_THRESHOLD",
@@ -52,9 +48,6 @@ __all__ = [
     "load_atlases",
     "peak_labels",
     "read_label_file",
-    "registry",
-    "registry_keys",
-    "registry_spec",
     "resample_atlas",
     "sample_atlas",
 ]

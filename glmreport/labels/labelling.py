@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AtlasError
-from .atlases import LoadedAtlas, atlas_notes, resample_atlas, sample_atlas
+from .atlas import LoadedAtlas, atlas_notes, resample_atlas, sample_atlas
 
 __all__ = [
     "NO_LABEL",
@@ -230,7 +230,7 @@ def label_tables(
     affine : (4, 4) ndarray
         Voxel -> world of the statistic maps.
     atlases : sequence of LoadedAtlas
-        From :func:`~glmreport.labels.atlases.load_atlases`, in column order.
+        From :func:`~glmreport.labels.atlas.load_atlases`, in column order.
     top_n : int
         Named regions listed per cluster.
     prob_threshold : float

@@ -8,19 +8,19 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
-from synthetic_templateflow import HOCPA, HOCPA_TSV
+from fixtures.synthetic_templateflow import HOCPA, HOCPA_TSV
 
+from glmreport.config.atlas_registry import registry_spec
+from glmreport.config.specs import AtlasSpec
 from glmreport.errors import AtlasError
+from glmreport.inference.results import CLUSTER_COLUMNS, PEAK_COLUMNS
 from glmreport.labels import (
     NO_LABEL,
     NO_VOXELS,
     UNAVAILABLE,
-    AtlasSpec,
     label_tables,
     load_atlases,
-    registry_spec,
 )
-from glmreport.stats.results import CLUSTER_COLUMNS, PEAK_COLUMNS
 
 MASK_2009 = "tpl-MNI152NLin2009cAsym/tpl-MNI152NLin2009cAsym_res-02_desc-brain_mask.nii.gz"
 

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 from scipy import ndimage, stats
 
-from glmreport.stats.ari import apply_ari, hommel_value, tdp_bound
-from glmreport.stats.contrasts import compute_contrast
-from glmreport.stats.glm import fit_ols
-from glmreport.stats.inference import InferenceContext
-from glmreport.stats.results import ContrastResult, CorrectionSpec, DesignMatrix
+from glmreport.config.specs import CorrectionSpec
+from glmreport.glm.contrasts import compute_contrast
+from glmreport.glm.ols import fit_ols
+from glmreport.glm.results import ContrastResult, DesignMatrix
+from glmreport.inference.ari import apply_ari, hommel_value, tdp_bound
+from glmreport.inference.context import InferenceContext
 
 thresholding = pytest.importorskip("nilearn.glm.thresholding")
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from glmreport.stats.clusters import find_clusters
+from glmreport.inference.clusters import find_clusters
 
 nilearn_reporting = pytest.importorskip("nilearn.reporting")
 
@@ -146,7 +146,7 @@ def test_subpeaks_are_compared_on_multi_peak_clusters():
 @pytest.mark.parametrize("two_sided", [True, False])
 def test_cluster_threshold_matches_nilearn(two_sided):
     """nilearn keeps clusters of at least ``cluster_threshold`` voxels, per sign."""
-    from glmreport.stats.clusters import apply_extent
+    from glmreport.inference.clusters import apply_extent
 
     vol, mask, affine = _smooth_map(4, 1.5)
     z = vol[mask]

@@ -31,14 +31,11 @@ from nilearn.glm.first_level import (  # noqa: E402
 )
 from nilearn.masking import compute_epi_mask as nilearn_epi_mask  # noqa: E402
 
-from glmreport.stats.ar1 import fit_first_level  # noqa: E402
-from glmreport.stats.contrasts import compute_contrast  # noqa: E402
-from glmreport.stats.first_level import (  # noqa: E402
-    compute_epi_mask,
-    make_first_level_design,
-    make_frame_times,
-)
-from glmreport.stats.fixed_effects import fixed_effects  # noqa: E402
+from glmreport.glm.ar1 import fit_first_level  # noqa: E402
+from glmreport.glm.contrasts import compute_contrast  # noqa: E402
+from glmreport.glm.first_level import make_first_level_design, make_frame_times  # noqa: E402
+from glmreport.glm.fixed_effects import fixed_effects  # noqa: E402
+from glmreport.inputs.masking import compute_epi_mask  # noqa: E402
 
 SHAPE, N_SCANS, T_R = (8, 8, 6), 120, 2.0
 HRFS = [

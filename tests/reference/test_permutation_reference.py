@@ -21,13 +21,13 @@ import pandas as pd
 import pytest
 from scipy import ndimage
 
-from glmreport.stats.permutation import (
-    _cluster_measures,
+from glmreport.inference.permutation import (
     cluster_forming_threshold,
     critical_value,
     permutation_null,
 )
-from glmreport.stats.tfce import neighbour_graph, tfce
+from glmreport.inference.permutation.correction import _cluster_measures
+from glmreport.inference.tfce import neighbour_graph, tfce
 
 second_level = pytest.importorskip("nilearn.glm.second_level")
 mass_univariate = pytest.importorskip("nilearn.mass_univariate")

@@ -1,6 +1,6 @@
 """Second-level OLS statistics against statsmodels and nilearn on the same inputs.
 
-Four designs built by :func:`glmreport.stats.design.build_design` (one-sample, two-sample,
+Four designs built by :func:`glmreport.glm.design.build_design` (one-sample, two-sample,
 paired, 3 x 3 within-subject ANOVA) are fitted to seeded synthetic images on a 10 x 12 x 8
 grid. statsmodels ``OLS`` is checked at 20 voxels (relative 1e-9), nilearn's
 ``SecondLevelModel`` on every in-mask voxel (max absolute difference 1e-9; both agree to
@@ -17,14 +17,11 @@ import pandas as pd
 import pytest
 from scipy.linalg import sqrtm
 
-from glmreport.stats.contrasts import (
-    ContrastSpec,
-    compute_contrast,
-    contrast_weights,
-)
-from glmreport.stats.design import DesignSpec, build_design
-from glmreport.stats.glm import fit_ols
-from glmreport.stats.results import ContrastResult, DesignMatrix
+from glmreport.config.specs import ContrastSpec, DesignSpec
+from glmreport.glm.contrasts import compute_contrast, contrast_weights
+from glmreport.glm.design import build_design
+from glmreport.glm.ols import fit_ols
+from glmreport.glm.results import ContrastResult, DesignMatrix
 
 SHAPE = (10, 12, 8)
 AFFINE = np.diag([3.0, 3.0, 3.0, 1.0])

@@ -19,12 +19,7 @@ from nibabel.affines import apply_affine
 pytest.importorskip("nilearn")
 from study_nilearn import nilearn_group_z  # noqa: E402
 
-from glmreport.study_dataset import (  # noqa: E402
-    FACE_AMPLITUDE,
-    FACE_BLOB_CENTER_MM,
-    HOUSE_BLOB,
-    write_study,
-)
+from glmreport.datasets.study import FACE_AMPLITUDE, FACE_BLOB_CENTER_MM, HOUSE_BLOB, write_study
 
 
 @pytest.mark.slow

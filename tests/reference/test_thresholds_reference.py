@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 from scipy import ndimage, stats
 
-from glmreport.stats.inference import InferenceContext
-from glmreport.stats.results import ContrastResult, CorrectionSpec
-from glmreport.stats.thresholds import (
+from glmreport.config.specs import CorrectionSpec
+from glmreport.glm.results import ContrastResult
+from glmreport.inference.context import InferenceContext
+from glmreport.inference.thresholds import (
     apply_bonferroni,
     apply_fdr,
     apply_uncorrected,

@@ -1,0 +1,343 @@
+"""The frozen specs a validated config is made of (built only by :mod:`.load`).
+
+Every later stage receives these objects and trusts them: they were checked once, at the
+edge. Nothing here imports a statistics, labelling or output module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from .vocabulary import StatType
+
+#: The label of an entry's results when nothing else names it (other methods: the method name).
+DEFAULT_DESC = {"permutation": "perm"}
+
+
+#: Methods with several results (routes), each named ``<entry desc><suffix>``; the routes are
+#: keyed by their default name (the result's ``desc`` when the entry keeps its default label).
+ROUTE_SUFFIXES: dict[str, dict[str, str]] = {
+    "permutation": {
+        "permMaxT": "MaxT",
+        "permClusterSize": "ClusterSize",
+        "permClusterMass": "ClusterMass",
+        "permTFCE": "TFCE",
+    },
+    "rft": {"rft": "", "rftCluster": "Cluster"},
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CorrectionSpec:
+    """One validated entry of the config's ``corrections`` list.
+
+    Attributes
+    ----------
+    method : str
+        ``uncorrected``, ``fdr``, ``bonferroni``, ``permutation``, ``ari`` or ``rft``.
+    alpha : float
+    two_sided : bool
+    cluster_extent : int
+        Minimum cluster size in voxels (0 = none).
+    contrasts : tuple of str or None
+        Contrast names this entry applies to; ``None`` means all.
+    params : dict
+        Method-specific validated parameters (e.g. ``n_perm``, ``seed``, ``thresholds``).
+    desc : str
+        Label of the entry's results (letters and digits), unique within the config: the
+        results' ``desc`` for one-result methods, the prefix of each route's name for
+        permutation and rft (see :meth:`result_desc`). Default: the method name (``perm`` for
+        permutation), as when the method appears once in the config.
+    """
+
+    method: str
+    alpha: float = 0.05
+    two_sided: bool = False
+    cluster_extent: int = 0
+    contrasts: tuple[str, ...] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    desc: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.desc:
+            object.__setattr__(self, "desc", DEFAULT_DESC.get(self.method, self.method))
+
+    def routes(self) -> tuple[str, ...]:
+        """The results this entry yields, by their default names (``permMaxT``, ``fdr`` ...)."""
+        if self.method == "permutation":
+            out = ["permMaxT"]
+            if self.params.get("cluster_forming_p") is not None:
+                out += ["permClusterSize", "permClusterMass"]
+            if self.params.get("tfce"):
+                out.append("permTFCE")
+            return tuple(out)
+        return tuple(ROUTE_SUFFIXES.get(self.method) or (self.method,))
+
+    def result_desc(self, route: str) -> str:
+        """The ``desc`` of this entry's result on ``route`` (a default name, e.g. ``permMaxT``).
+
+        One-result methods: the entry's ``desc``; permutation and rft: the entry's ``desc``
+        followed by the route's suffix (``MaxT``, ``ClusterSize``, ``ClusterMass``, ``TFCE``;
+        ``""`` and ``Cluster`` for rft), so the defaults give ``permMaxT`` and ``rftCluster``.
+        """
+        suffixes = ROUTE_SUFFIXES.get(self.method)
+        return self.desc + (suffixes[route] if suffixes else "")
+
+
+#: What a contrast definition may be (see :mod:`glmreport.glm.contrasts`).
+ContrastDefinition = (
+    str | list[str] | dict[str, float] | list[dict[str, float]] | list[float] | list[list[float]]
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContrastSpec:
+    """One contrast as written in the config.
+
+    Attributes
+    ----------
+    name : str
+        Name as written by the user.
+    stat_type : {'t', 'F'}
+    definition : str, list of str, dict of str -> float, list of float or list of list of float
+        Expression(s), ``{column: weight}`` mapping(s), or full-width weights.
+    where : str
+        YAML path of the entry (e.g. ``contrasts[2]``), used in error messages.
+    """
+
+    name: str
+    stat_type: StatType
+    definition: ContrastDefinition
+    where: str = ""
+
+
+DesignKind = Literal["one-sample", "two-sample", "paired", "anova", "formula", "matrix"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesignSpec:
+    """A validated second-level design request.
+
+    Attributes
+    ----------
+    kind : {'one-sample', 'two-sample', 'paired', 'anova', 'formula', 'matrix'}
+    group : str or None
+        Table column holding the group of a two-sample design.
+    levels : tuple of str or None
+        Order of the two levels of ``group`` (two-sample) or ``condition`` (paired); the first
+        level is coded 1. Default: sorted unique values as strings.
+    condition : str or None
+        Table column holding the condition of a paired design.
+    subject : str or None
+        Table column holding the subject of a paired or ANOVA design.
+    factors : tuple of str
+        Table columns crossed in an ANOVA design.
+    formula : str or None
+        Wilkinson formula (right-hand side only) of a ``formula`` design.
+    matrix : DataFrame or None
+        User design matrix of a ``matrix`` design, one row per input.
+    covariates : tuple of str
+        Table columns appended as covariates.
+    center_covariates : bool
+        Whether covariates are mean-centred.
+    """
+
+    kind: DesignKind
+    group: str | None = None
+    levels: tuple[str, ...] | None = None
+    condition: str | None = None
+    subject: str | None = None
+    factors: tuple[str, ...] = ()
+    formula: str | None = None
+    matrix: pd.DataFrame | None = None
+    covariates: tuple[str, ...] = ()
+    center_covariates: bool = True
+
+
+AtlasSource = Literal["registry", "templateflow", "file", "fsl"]
+
+
+AtlasKind = Literal["auto", "deterministic", "probabilistic"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AtlasSpec:
+    """One validated entry of the config's ``atlases`` list.
+
+    Attributes
+    ----------
+    name : str
+        Column name in the tables (the friendly name for registry entries, the user's
+        ``name`` otherwise). Unique within a run.
+    source : {'registry', 'templateflow', 'file', 'fsl'}
+    registry_key : str or None
+        Key in ``atlases/registry.json`` (source ``registry``).
+    templateflow : dict or None
+        ``template``, ``atlas`` (required), ``desc``, ``resolution`` (default 2) and optional
+        ``suffix`` (``dseg`` or ``probseg``; default from ``kind``) (source ``templateflow``).
+    file : Path or None
+        NIfTI image, 3D integer labels or 4D probabilities (source ``file``).
+    labels : Path or None
+        Label names: TSV/CSV with ``index`` and ``name`` columns, FSL XML, or a text lookup
+        table ``index name [r g b [a]]``. For ``file`` atlases; for ``templateflow`` /
+        ``registry`` atlases it replaces TemplateFlow's own TSV.
+    fsl : str or None
+        Atlas XML name under ``$FSLDIR/data/atlases`` without ``.xml``, e.g.
+        ``HarvardOxford-Cortical`` (source ``fsl``).
+    kind : {'auto', 'deterministic', 'probabilistic'}
+        ``auto``: 3D images are deterministic, 4D probabilistic; FSL atlases follow their XML
+        ``type``. ``deterministic`` on an FSL probabilistic atlas uses its max-prob summary.
+    space : str or None
+        Template of the atlas (e.g. ``MNI152NLin6Asym``) for ``file`` atlases; registry,
+        TemplateFlow and FSL atlases know their own.
+    where : str
+        YAML path of the entry for messages, e.g. ``atlases[1]``.
+    """
+
+    name: str
+    source: AtlasSource
+    registry_key: str | None = None
+    templateflow: dict[str, Any] | None = None
+    file: Path | None = None
+    labels: Path | None = None
+    fsl: str | None = None
+    kind: AtlasKind = "auto"
+    space: str | None = None
+    where: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InputsSpec:
+    """Where the second-level inputs come from.
+
+    Attributes
+    ----------
+    kind : {'table', 'list', 'glob'}
+    table : Path or None
+        TSV/CSV file with a ``path`` column (``kind == 'table'``).
+    rows : tuple of dict
+        Inline rows, each with ``path`` (``kind == 'list'``).
+    pattern : str or None
+        Glob pattern relative to ``base_dir`` (``kind == 'glob'``).
+    base_dir : Path
+        Folder that relative paths are resolved against.
+    """
+
+    kind: str
+    table: Path | None = None
+    rows: tuple[dict[str, Any], ...] = ()
+    pattern: str | None = None
+    base_dir: Path = Path(".")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSpec:
+    """One first-level run."""
+
+    name: str
+    bold: Path
+    events: Path | None = None
+    confounds: Path | None = None
+    confound_columns: tuple[str, ...] | None = None
+    design: Path | None = None
+    design_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MapSpec:
+    """One existing statistical map for ``model.level: maps``."""
+
+    name: str
+    path: Path
+    stat: str
+    dof: float | None = None
+    df_num: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelConfig:
+    """The ``model`` section.
+
+    Attributes
+    ----------
+    level : {'second', 'first', 'maps'}
+    inputs : InputsSpec or None
+        Second level only.
+    design : DesignSpec or None
+        Second level only.
+    design_matrix : Path or None
+        The TSV of an explicit ``{matrix: ...}`` design.
+    smoothing_fwhm : float
+        Isotropic Gaussian FWHM in mm (0 = none).
+    mask : 'auto' or Path
+    space : str or None
+        Template space the data are in (used to check atlases), e.g. ``MNI152NLin2009cAsym``.
+    t_r, slice_time_ref, runs, hrf, fir_delays, drift_model, high_pass, drift_order, noise_model
+        First level only.
+    maps : tuple of MapSpec
+        ``level: maps`` only.
+    """
+
+    level: str
+    inputs: InputsSpec | None = None
+    design: DesignSpec | None = None
+    design_matrix: Path | None = None
+    smoothing_fwhm: float = 0.0
+    mask: str | Path = "auto"
+    space: str | None = "MNI152NLin2009cAsym"
+    t_r: float | None = None
+    slice_time_ref: float = 0.0
+    runs: tuple[RunSpec, ...] = ()
+    hrf: str = "glover"
+    fir_delays: tuple[int, ...] = (0,)
+    drift_model: str | None = "cosine"
+    high_pass: float = 0.01
+    drift_order: int = 1
+    noise_model: str = "ar1"
+    per_run_outputs: bool = False
+    maps: tuple[MapSpec, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterOptions:
+    """How clusters and peaks are tabulated."""
+
+    connectivity: int = 26
+    min_distance_mm: float = 8.0
+    max_subpeaks: int = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportOptions:
+    """Which report formats to write."""
+
+    formats: tuple[str, ...] = ("html",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunConfig:
+    """A validated run-config.
+
+    Attributes
+    ----------
+    source : Path or None
+        The YAML file it was read from.
+    text : str
+        The YAML verbatim (for provenance).
+    """
+
+    title: str
+    output: Path | None
+    model: ModelConfig
+    contrasts: tuple[ContrastSpec, ...]
+    corrections: tuple[CorrectionSpec, ...]
+    two_sided: bool = False
+    clusters: ClusterOptions = field(default_factory=ClusterOptions)
+    atlases: tuple[AtlasSpec, ...] = ()
+    report: ReportOptions = field(default_factory=ReportOptions)
+    source: Path | None = None
+    text: str = ""

@@ -1,0 +1,161 @@
+"""Conversions between the p, z, t and F scales, and the alpha check.
+
+Every threshold is computed on the z scale and also reported in the contrast's own units
+(t or F) with the same p-value.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import optimize, special, stats
+
+from ..config.specs import CorrectionSpec
+from ..glm.results import ContrastResult
+
+
+def _check_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0.0 < alpha <= 1.0:
+        raise ValueError(f"alpha must be in (0, 1]; got {alpha}.")
+    return alpha
+
+
+def _dist(stat_type: str, dof: float, df_num: int):
+    if stat_type == "t":
+        return stats.t(dof)
+    if stat_type == "F":
+        return stats.f(df_num, dof)
+    raise ValueError(f"stat_type must be 't' or 'F'; got {stat_type!r}.")
+
+
+def z_to_stat(z_thr: float, stat_type: str, dof: float, df_num: int = 1) -> float:
+    """The t or F value whose upper-tail p equals that of ``z_thr``.
+
+    Parameters
+    ----------
+    z_thr : float
+        Threshold on the z scale (may be infinite).
+    stat_type : {'t', 'F'}
+    dof : float
+        Error degrees of freedom.
+    df_num : int
+        Numerator degrees of freedom (F only).
+
+    Returns
+    -------
+    float
+        ``t.isf(norm.sf(z_thr), dof)`` or ``f.isf(norm.sf(z_thr), df_num, dof)``, computed
+        from log-p where the p-value is too small for the direct inverse; ``inf`` for
+        ``z_thr = inf`` and where the t/F tail underflows double precision (``z_thr``
+        above about 37.5).
+    """
+    dist = _dist(stat_type, dof, df_num)
+    z_thr = float(z_thr)
+    if math.isnan(z_thr):
+        return math.nan
+    if z_thr == math.inf:
+        return math.inf
+    if z_thr == -math.inf:
+        return -math.inf if stat_type == "t" else 0.0
+    logp = float(stats.norm.logsf(z_thr))
+    p = math.exp(logp)
+    if stat_type == "t" and p > 1e-250:
+        return float(stats.t.isf(p, dof))
+    if stat_type == "F" and p > 1e-200:
+        # upper tail through the regularised incomplete beta function:
+        # sf(x) = I_w(dof / 2, df_num / 2) with w = dof / (dof + df_num x); scipy's f.isf
+        # loses precision for p below ~1e-8
+        w = float(special.betaincinv(dof / 2, df_num / 2, p))
+        if 0.0 < w <= 1.0:
+            return dof * (1.0 - w) / (df_num * w)
+    return _solve_logsf(dist, logp)
+
+
+def _solve_logsf(dist: Any, logp: float) -> float:
+    """Solve ``dist.logsf(x) = logp`` for large x, on a log-x scale.
+
+    Returns ``inf`` when ``logp`` lies beyond the range where scipy's ``logsf`` is finite
+    (p below about 1e-320, i.e. z above about 38).
+    """
+
+    def g(u: float) -> float:
+        return float(dist.logsf(math.exp(u))) - logp
+
+    lo, hi = 0.0, 1.0
+    while g(hi) > 0:
+        if hi >= 700.0:
+            return math.inf
+        lo, hi = hi, min(hi * 2, 700.0)
+    if not math.isfinite(g(hi)):
+        # logsf underflowed at hi: look for a finite point at or below logp in (lo, hi)
+        a, b = lo, hi
+        for _ in range(200):
+            mid = 0.5 * (a + b)
+            gm = g(mid)
+            if gm > 0:
+                a = mid
+            elif math.isfinite(gm):
+                hi = mid
+                break
+            else:
+                b = mid
+        else:
+            return math.inf
+        lo = a
+    return math.exp(optimize.brentq(g, lo, hi, xtol=1e-14, rtol=1e-15))
+
+
+def stat_to_z(
+    stat: np.ndarray | float, stat_type: str, dof: float, df_num: int = 1
+) -> np.ndarray | float:
+    """z values with the same upper-tail p as t or F values.
+
+    Parameters
+    ----------
+    stat : (v,) ndarray or float
+        t or F values.
+    stat_type : {'t', 'F'}
+    dof : float
+        Error degrees of freedom.
+    df_num : int
+        Numerator degrees of freedom (F only).
+
+    Returns
+    -------
+    (v,) ndarray or float
+        ``z = isf(p)`` computed from log-p in both tails, finite well beyond ``|z| = 30``.
+    """
+    dist = _dist(stat_type, dof, df_num)
+    x = np.asarray(stat, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        logsf = dist.logsf(x)
+        logcdf = dist.logcdf(x)
+    upper = logsf < math.log(0.5)
+    z = np.where(upper, -special.ndtri_exp(np.minimum(logsf, 0.0)), 0.0)
+    z = np.where(upper, z, special.ndtri_exp(np.minimum(logcdf, 0.0)))
+    z = np.where(np.isnan(x), np.nan, z)
+    return float(z) if z.ndim == 0 else z
+
+
+def resolve_two_sided(contrast: ContrastResult, spec: CorrectionSpec) -> tuple[bool, dict]:
+    """Whether a correction is two-sided for this contrast, and the params note if not.
+
+    Parameters
+    ----------
+    contrast : ContrastResult
+    spec : CorrectionSpec
+
+    Returns
+    -------
+    two_sided : bool
+        ``spec.two_sided``, except False for F contrasts.
+    note : dict
+        ``{"two_sided_ignored": "F contrast"}`` when a two-sided F test was requested,
+        otherwise empty.
+    """
+    if spec.two_sided and contrast.stat_type == "F":
+        return False, {"two_sided_ignored": "F contrast"}
+    return bool(spec.two_sided), {}

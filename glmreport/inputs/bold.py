@@ -1,0 +1,156 @@
+"""BOLD runs read one volume at a time: the temporal mean and the in-mask time series."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterator
+
+import numpy as np
+from nibabel.arrayproxy import ArrayProxy
+from nibabel.openers import ImageOpener
+
+from ..errors import InputError
+
+_READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
+
+
+#: Largest in-mask time series of one run held in memory (scans x in-mask voxels, float32).
+MAX_TIMESERIES_BYTES = 16 << 30
+
+
+def _volumes(img, *, source: str) -> tuple[tuple[int, ...], float, float, Iterator[np.ndarray]]:
+    """Shape, scaling and a one-pass iterator over the stored (unscaled) volumes of a 4D image.
+
+    Each item is one scan flattened x-fastest (NIfTI order). A NIfTI file is read
+    sequentially, one volume at a time, so neither a compressed nor an uncompressed run is
+    ever held whole in memory; other images are read through ``numpy.asarray``.
+    """
+    proxy = img.dataobj
+    shape = tuple(int(s) for s in img.shape)
+    if len(shape) != 4:
+        raise InputError(f"{source}: a BOLD run must be 4D (x, y, z, time); got shape {shape}.")
+    n_vox = int(np.prod(shape[:3]))
+    n = shape[3]
+    if isinstance(proxy, ArrayProxy) and getattr(proxy, "order", "F") == "F":
+        slope, inter = float(proxy.slope), float(proxy.inter)
+        dtype = np.dtype(proxy.dtype)
+        size = n_vox * dtype.itemsize
+
+        def stream() -> Iterator[np.ndarray]:
+            t = 0
+            try:
+                with ImageOpener(proxy.file_like) as fobj:
+                    fobj.seek(proxy.offset)
+                    for t in range(n):
+                        buf = fobj.read(size)
+                        if len(buf) != size:
+                            raise InputError(f"{source}: file ends after {t} of {n} volumes.")
+                        yield np.frombuffer(buf, dtype=dtype)
+            except InputError:
+                raise
+            except _READ_ERRORS as exc:
+                raise _unreadable(source, exc, f"volume {t + 1} of {n}") from None
+
+        return shape, slope, inter, stream()
+    try:
+        data = np.asarray(proxy)
+    except _READ_ERRORS as exc:
+        raise _unreadable(source, exc, "the data") from None
+    return shape, 1.0, 0.0, (data[..., t].ravel(order="F") for t in range(n))
+
+
+def _unreadable(source: str, exc: BaseException, what: str) -> InputError:
+    return InputError(
+        f"{source}: {what} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); the file "
+        "is truncated or corrupt."
+    )
+
+
+def run_mean_image(img, *, source: str = "BOLD run") -> np.ndarray:
+    """Temporal mean of a 4D BOLD image, read one volume at a time.
+
+    Parameters
+    ----------
+    img : nibabel image
+        4D (X, Y, Z, n_scans).
+    source : str
+        For messages (e.g. the file path).
+
+    Returns
+    -------
+    mean : (X, Y, Z) ndarray of float64
+        Non-finite voxel means are set to 0.
+    """
+    shape, slope, inter, volumes = _volumes(img, source=source)
+    total = np.zeros(int(np.prod(shape[:3])))
+    for vol in volumes:
+        total += vol
+    mean = (total / shape[3] * slope + inter).reshape(shape[:3], order="F")
+    return np.nan_to_num(mean, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def run_timeseries(
+    img,
+    mask: np.ndarray,
+    *,
+    source: str = "BOLD run",
+    volume_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> np.ndarray:
+    """In-mask time series of a 4D BOLD image as float32, read one volume at a time.
+
+    Parameters
+    ----------
+    img : nibabel image
+        4D (X, Y, Z, n_scans) on the grid of ``mask``.
+    mask : (X, Y, Z) ndarray of bool
+    source : str
+        For messages (e.g. the file path).
+    volume_fn : callable or None
+        Applied to each scaled (X, Y, Z) float32 volume before masking, e.g. spatial
+        smoothing; must return an array of the same shape.
+
+    Returns
+    -------
+    Y : (n_scans, v) ndarray of float32, C-ordered
+        Columns in C order of the mask (``volume[mask]``), scaled by the header's
+        slope/intercept. The only full-size allocation is ``Y`` itself.
+
+    Raises
+    ------
+    InputError
+        Shape mismatch, more than :data:`MAX_TIMESERIES_BYTES` of in-mask data, an unreadable
+        volume, or non-finite values inside the mask.
+    """
+    shape, slope, inter, volumes = _volumes(img, source=source)
+    if shape[:3] != mask.shape:
+        raise InputError(
+            f"{source}: shape {shape} does not match the mask {mask.shape} (expected a 4D "
+            "image on the mask's grid)."
+        )
+    flat = np.ravel_multi_index(np.nonzero(mask), mask.shape, order="F")  # mask's C order
+    needed = shape[3] * flat.size * 4
+    if needed > MAX_TIMESERIES_BYTES:
+        raise InputError(
+            f"{source}: {shape[3]:,} scans x {flat.size:,} in-mask voxels need "
+            f"{needed / 2**30:.1f} GiB; at most {MAX_TIMESERIES_BYTES >> 30} GiB are held "
+            "(use a tighter mask or a coarser grid)."
+        )
+    data = np.empty((shape[3], flat.size), dtype=np.float32)
+    if volume_fn is None:
+        for t, vol in enumerate(volumes):
+            data[t] = vol.take(flat)
+        if slope != 1.0:
+            data *= np.float32(slope)
+        if inter != 0.0:
+            data += np.float32(inter)
+    else:
+        for t, vol in enumerate(volumes):
+            scaled = vol.astype(np.float32) * np.float32(slope) + np.float32(inter)
+            data[t] = np.asarray(volume_fn(scaled.reshape(shape[:3], order="F")))[mask]
+    bad = ~np.isfinite(data).all(axis=0)
+    if bad.any():
+        raise InputError(
+            f"{source}: {int(bad.sum())} in-mask voxels have missing or infinite values; "
+            "exclude them with the mask."
+        )
+    return data

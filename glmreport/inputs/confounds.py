@@ -1,0 +1,304 @@
+"""Confound regressors of a study's runs, from fMRIPrep's confounds tables.
+
+:func:`select_study_confounds` picks columns by name or shell-style pattern
+(``trans_*``, ``a_comp_cor_0[0-4]``, ``rot_?``; case-sensitive, as :func:`fnmatch.fnmatchcase`),
+keeps them in the order of the file, and returns them as numbers, one row per scan.
+
+Missing values. fMRIPrep writes ``n/a`` where a value is undefined: the first scan of every
+temporal-derivative column (``*_derivative1``), of ``framewise_displacement``, ``dvars``,
+``std_dvars`` and ``rmsd``. A design cannot hold missing values; these leading ``n/a`` are
+replaced by 0, as nilearn's ``first_level_from_bids`` does (state it in the methods: "n/a
+values at the start of confound regressors were set to 0"). An ``n/a`` after the first
+defined value of a column is an error naming the column and scans.
+
+How nilearn 0.14.1 treats them, for comparison:
+
+- ``FirstLevelModel.fit`` / ``make_first_level_design_matrix`` refuse confounds holding NaN
+  ("Extra regressors contain NaN values"): the caller must fill them;
+- ``first_level_from_bids`` without ``confounds_strategy`` reads the whole table and sets the
+  first row's NaN to 0 (``c.iloc[0] = c.iloc[0].fillna(0.0)``) -- the rule used here;
+- ``nilearn.interfaces.fmriprep.load_confounds`` (and ``first_level_from_bids`` with a
+  ``confounds_strategy``) copies the second row's value into the first row's NaN and then
+  demeans every column; scrubbing there removes the flagged scans (``sample_mask``, plus
+  segments shorter than ``scrub=5`` scans) instead of adding regressors.
+
+With a constant in the design, demeaning a confound changes no other estimate; filling the
+first value with 0 or with the second value changes that one scan's fit of that regressor.
+
+Scrubbing. With ``fd_threshold``, every scan whose framewise displacement (column
+``framewise_displacement``, mm) exceeds the threshold gets its own spike regressor (1 at
+that scan, 0 elsewhere), named ``motion_outlier00``, ``motion_outlier01``, ... as fMRIPrep
+names its own. The first scan (FD ``n/a``) is never flagged. For the effects of interest a
+spike regressor is equivalent to removing the scan (ordinary least squares); each costs one
+degree of freedom.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError, suggest
+
+FD_COLUMN = "framewise_displacement"
+SPIKE_PREFIX = "motion_outlier"
+#: Bounds on what a config may ask for.
+MAX_PATTERNS = 1000
+MAX_PATTERN_LENGTH = 200
+_GLOB = set("*?[")
+_MISSING = ("n/a", "")
+
+
+class ConfoundError(InputError):
+    """A confounds table cannot give the regressors asked for."""
+
+
+class UnknownConfoundError(ConfoundError):
+    """A requested confound name or pattern matches no column."""
+
+
+def _listed(items: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(str(i)[:60] for i in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _rows(index: np.ndarray) -> str:
+    """1-based scan numbers, at most five."""
+    return ", ".join(str(int(i) + 1) for i in index[:5]) + (" ..." if index.size > 5 else "")
+
+
+def match_confounds(columns: Sequence[str], patterns: Sequence[str], *, source: str) -> list[str]:
+    """The columns matching any of ``patterns``, in the order of ``columns``.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        The table's columns.
+    patterns : sequence of str
+        Names or shell-style patterns (``*``, ``?``, ``[...]``).
+    source : str
+        The run or file, for messages.
+
+    Raises
+    ------
+    UnknownConfoundError
+        A name is not a column or a pattern matches none (with the nearest names).
+    """
+    if isinstance(patterns, str) or len(patterns) > MAX_PATTERNS:
+        raise ConfoundError(f"{source}: confounds must be a list of at most {MAX_PATTERNS} names")
+    columns = [str(c) for c in columns]
+    chosen: set[str] = set()
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not 0 < len(pattern) <= MAX_PATTERN_LENGTH:
+            raise ConfoundError(
+                f"{source}: a confound must be a name or pattern of 1 to "
+                f"{MAX_PATTERN_LENGTH} characters; got {repr(pattern)[:60]}"
+            )
+        hits = [c for c in columns if fnmatch.fnmatchcase(c, pattern)]
+        if not hits:
+            kind = "pattern" if _GLOB & set(pattern) else "column"
+            raise UnknownConfoundError(
+                f"{source}: no confound {kind} {pattern[:60]!r} in the confounds table."
+                + suggest(pattern, columns)
+                + f" Its columns include: {_listed(columns)}"
+            )
+        chosen.update(hits)
+    return [c for c in columns if c in chosen]
+
+
+def confound_values(table: pd.DataFrame, columns: Sequence[str], *, source: str) -> pd.DataFrame:
+    """``columns`` of ``table`` as float64, ``n/a`` (or empty) as NaN.
+
+    Raises
+    ------
+    ConfoundError
+        A cell is neither a number nor ``n/a``.
+    """
+    out = {}
+    for col in columns:
+        values = table[col]
+        if not pd.api.types.is_numeric_dtype(values):
+            text = values.astype(str).str.strip()
+            numbers = pd.to_numeric(text.where(~text.isin(_MISSING)), errors="coerce")
+            bad = np.flatnonzero(numbers.isna().to_numpy() & ~text.isin(_MISSING).to_numpy())
+            if bad.size:
+                raise ConfoundError(
+                    f"{source}: confound {col[:60]!r} must hold numbers or n/a; scans "
+                    f"{_rows(bad)} hold {str(values.iloc[bad[0]])[:30]!r}"
+                )
+            values = numbers
+        out[col] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.DataFrame(out, index=range(len(table)), columns=list(columns))
+
+
+def fill_leading_na(frame: pd.DataFrame, *, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Replace each column's leading NaN by 0; refuse NaN or infinities anywhere else.
+
+    Returns
+    -------
+    frame : DataFrame
+        A copy without NaN.
+    notes : list of str
+        Which columns were filled, and over how many scans.
+    """
+    out = frame.copy()
+    filled: dict[int, list[str]] = {}
+    for col in out.columns:
+        values = out[col].to_numpy(dtype=np.float64)
+        missing = np.isnan(values)
+        lead = int(np.argmin(missing)) if not missing.all() else values.size
+        if lead == values.size:
+            raise ConfoundError(f"{source}: confound {col[:60]!r} is n/a in every scan")
+        bad = np.flatnonzero(~np.isfinite(values[lead:])) + lead
+        if bad.size:
+            raise ConfoundError(
+                f"{source}: confound {col[:60]!r} is n/a or infinite at scans {_rows(bad)}; "
+                "only leading n/a (fMRIPrep's first derivative or FD value) are set to 0"
+            )
+        if lead:
+            values = values.copy()
+            values[:lead] = 0.0
+            out[col] = values
+            filled.setdefault(lead, []).append(str(col))
+    notes = [
+        f"{source}: leading n/a set to 0 in the first {lead} scan(s) of {_listed(cols)}"
+        for lead, cols in sorted(filled.items())
+    ]
+    return out, notes
+
+
+def spike_regressors(fd: np.ndarray, threshold: float) -> pd.DataFrame:
+    """One spike column per scan with ``fd > threshold`` (NaN never exceeds it).
+
+    Parameters
+    ----------
+    fd : (n_scans,) ndarray
+        Framewise displacement in mm.
+    threshold : float
+        mm.
+
+    Returns
+    -------
+    DataFrame
+        (n_scans, k) of 0/1 floats named ``motion_outlier00 ..`` (wider numbers past 99).
+    """
+    fd = np.asarray(fd, dtype=np.float64)
+    flagged = np.flatnonzero(np.nan_to_num(fd, nan=-np.inf) > threshold)
+    width = max(2, len(str(max(flagged.size - 1, 0))))
+    spikes = np.zeros((fd.size, flagged.size))
+    spikes[flagged, np.arange(flagged.size)] = 1.0
+    names = [f"{SPIKE_PREFIX}{k:0{width}d}" for k in range(flagged.size)]
+    return pd.DataFrame(spikes, columns=names)
+
+
+def read_confounds(path: str | Path) -> pd.DataFrame:
+    """Read an fMRIPrep confounds TSV as text (``n/a`` kept), one row per scan.
+
+    Raises
+    ------
+    ConfoundError
+        The file is missing, unreadable or has no rows.
+    """
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ConfoundError(
+            f"cannot read confounds table {str(path)[-160:]}: {str(exc)[:160]}"
+        ) from None
+    if table.empty:
+        raise ConfoundError(f"confounds table {str(path)[-160:]} has no rows")
+    return table
+
+
+def select_study_confounds(
+    table: pd.DataFrame,
+    patterns: Sequence[str],
+    *,
+    source: str,
+    fd_threshold: float | None = None,
+    n_scans: int | None = None,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The confound regressors of one run: selected columns, n/a filled, optional spikes.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The run's confounds table (text or numbers; ``n/a`` for missing), one row per scan.
+    patterns : sequence of str
+        Column names or shell-style patterns; the result keeps the file's column order.
+    source : str
+        The run (or file) named in messages, e.g. ``sub-01_task-faces_run-1``.
+    fd_threshold : float or None
+        Scrubbing: add a spike regressor for each scan whose ``framewise_displacement``
+        exceeds this many mm.
+    n_scans : int or None
+        When given, the table must have one row per scan of the run.
+
+    Returns
+    -------
+    confounds : DataFrame
+        float64, one row per scan: the selected columns, then the spike regressors.
+    notes : tuple of str
+        Filled n/a and flagged scans, for the report.
+
+    Raises
+    ------
+    UnknownConfoundError
+        An unknown name or a pattern matching nothing (with the nearest names), or no
+        ``framewise_displacement`` column when scrubbing.
+    ConfoundError
+        Non-numeric cells, n/a after the start of a column, an invalid threshold, a spike
+        name already selected from the table, or a row count other than ``n_scans``.
+    """
+    if n_scans is not None and len(table) != n_scans:
+        raise ConfoundError(
+            f"{source}: the confounds table has {len(table)} rows but the run has {n_scans} "
+            "scans; it needs one row per scan"
+        )
+    table = table.set_axis([str(c) for c in table.columns], axis=1)
+    columns = match_confounds(list(table.columns), patterns, source=source)
+    frame = confound_values(table, columns, source=source)
+    frame, notes = fill_leading_na(frame, source=source)
+    if fd_threshold is not None:
+        spikes, more = _scrub(table, fd_threshold, source=source)
+        clash = [c for c in spikes.columns if c in frame.columns]
+        if clash:
+            raise ConfoundError(
+                f"{source}: scrubbing adds {clash[0]}, which is also selected from the table; "
+                f"select fMRIPrep's {SPIKE_PREFIX}* columns or scrub, not both"
+            )
+        frame = pd.concat([frame, spikes], axis=1)
+        notes += more
+    return frame, tuple(notes)
+
+
+def _scrub(table: pd.DataFrame, threshold: float, *, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Spike regressors for FD > threshold and a note saying how many scans were flagged."""
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 < threshold < math.inf
+    ):
+        raise ConfoundError(
+            f"{source}: the scrubbing FD threshold must be a number of mm > 0; "
+            f"got {repr(threshold)[:40]}"
+        )
+    if FD_COLUMN not in table.columns:
+        raise UnknownConfoundError(
+            f"{source}: scrubbing needs a {FD_COLUMN} column in the confounds table."
+            + suggest(FD_COLUMN, list(table.columns))
+        )
+    fd = confound_values(table, [FD_COLUMN], source=source)
+    spikes = spike_regressors(fd[FD_COLUMN].to_numpy(), float(threshold))
+    k, n = spikes.shape[1], len(table)
+    notes = [
+        f"{source}: {k} of {n} scans have framewise displacement > {threshold:g} mm"
+        + (f"; one spike regressor each ({spikes.columns[0]}..)" if k else "")
+    ]
+    return spikes, notes

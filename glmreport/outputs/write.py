@@ -1,0 +1,229 @@
+"""Writing the results folder: JSON, TSV and NIfTI files, and the staged, atomic folder."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import math
+import os
+import shutil
+import signal
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+import pandas as pd
+
+from ..errors import GlmReportError, OutputError
+from .safety import check_target, output_lock
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy scalars/arrays and non-finite floats (-> None) for JSON."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write JSON (UTF-8, indented) with non-finite numbers as null.
+
+    The file is written under a temporary name and moved in place, so a full disk never
+    leaves half a file where a whole one was.
+    """
+    path = Path(path)
+    text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n"
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, "utf-8")
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_tsv(path: Path, table: pd.DataFrame) -> None:
+    """Write a table as TSV with ``n/a`` for missing values (BIDS convention)."""
+    table.to_csv(path, sep="\t", index=False, na_rep="n/a", float_format="%.6g")
+
+
+def write_nifti(path: Path, data: np.ndarray, affine: np.ndarray) -> None:
+    """Write a float32 (or uint8 for boolean data) NIfTI image with sform/qform set."""
+    data = np.asarray(data)
+    data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
+    img = nib.Nifti1Image(data, affine)
+    img.header.set_sform(affine, 1)
+    img.header.set_qform(affine, 1)
+    img.header.set_xyzt_units(xyz="mm")
+    nib.save(img, path)
+
+
+# errno -> what it means for the results folder
+_WRITE_FAULTS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "a file exceeds the size allowed",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+
+
+_ALWAYS_OUTPUT = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+
+
+def output_fault(exc: BaseException, out: Path, stage: Path) -> OutputError | None:
+    """The OutputError for an OSError met while writing ``stage`` (None: not a write fault).
+
+    A full disk or quota is always the output's fault; a read-only or forbidden location only
+    when the file concerned is in the staging folder (an unreadable input stays an input error).
+    """
+    if not isinstance(exc, OSError) or isinstance(exc, GlmReportError):
+        return None
+    if exc.errno not in _WRITE_FAULTS:
+        return None
+    name = exc.filename
+    inside = name is None or Path(os.path.abspath(name)).is_relative_to(stage)
+    if exc.errno not in _ALWAYS_OUTPUT and not inside:
+        return None
+    return OutputError(
+        f"cannot write the results folder {out}: {_WRITE_FAULTS[exc.errno]} "
+        f"({exc.strerror or exc}); nothing was written there"
+    )
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return the ones created (deepest last)."""
+    missing = []
+    while not os.path.lexists(folder) and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    created = []
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            _remove_created(created)
+            raise OutputError(f"cannot create the folder {path}: {exc.strerror}") from None
+        created.append(path)
+    return created
+
+
+def _remove_created(created: list[Path]) -> None:
+    for path in reversed(created):
+        with contextlib.suppress(OSError):
+            path.rmdir()  # only while still empty
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold back SIGINT/SIGTERM/SIGHUP for a few renames (main thread, POSIX only)."""
+    sigs = {signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)}
+    can = (
+        hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    )
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, sigs) if can else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _move_into_place(stage: Path, out: Path, *, overwrite: bool, protected) -> None:
+    appeared = OutputError(
+        f"{out} appeared while this run was writing; it was left as it is and this run's "
+        "results were discarded; choose another folder with --out"
+    )
+    if os.path.lexists(out) and not overwrite:
+        raise appeared
+    check_target(out, overwrite=overwrite, protected=protected)
+    with _signals_deferred():
+        if not os.path.lexists(out):
+            try:
+                os.rename(stage, out)  # fails when a non-empty folder or a file took its place
+            except OSError as exc:
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                    raise appeared from None
+                raise
+            return
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.rename(out, old)
+        try:
+            os.rename(stage, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged_output(
+    out: Path, *, overwrite: bool, protected: Mapping[Path, str] | None = None
+) -> Iterator[Path]:
+    """Build a results folder in a hidden staging folder and move it in place at the end.
+
+    Before any work, the target is checked (:func:`glmreport.outputs.safety.check_target`): an
+    existing folder is refused unless ``overwrite``, and even then replaced only when glmreport
+    wrote it and it holds none of the ``protected`` files. The parent gets a lock file
+    (``.NAME.lock``) so that a second run to the same folder is refused at once. A failed or
+    interrupted run removes the staging folder (``.NAME.partial-PID``), the lock and any parent
+    folder it created; a full or read-only location is an :class:`OutputError`. At the end the
+    checks run again under the lock: a folder that appeared meanwhile is never replaced
+    silently.
+
+    Parameters
+    ----------
+    out : Path
+        Final results folder.
+    overwrite : bool
+    protected : mapping of Path -> str, optional
+        Files the run reads, with what they are. Read again at the final move, so a caller may
+        add the inputs it read meanwhile.
+    """
+    out = Path(out).resolve()
+    protected = {} if protected is None else protected
+    check_target(out, overwrite=overwrite, protected=protected)
+    created = _make_parents(out.parent)
+    try:
+        with output_lock(out):
+            check_target(out, overwrite=overwrite, protected=protected)
+            stage = out.parent / f".{out.name}.partial-{os.getpid()}"
+            try:
+                if os.path.lexists(stage):
+                    shutil.rmtree(stage)
+                stage.mkdir()
+            except OSError as exc:
+                raise OutputError(f"cannot create {stage}: {exc.strerror}") from None
+            try:
+                yield stage
+                _move_into_place(stage, out, overwrite=overwrite, protected=protected)
+            except BaseException as exc:
+                shutil.rmtree(stage, ignore_errors=True)
+                fault = output_fault(exc, out, stage)
+                if fault is not None:
+                    raise fault from None
+                raise
+    except BaseException:
+        _remove_created(created)
+        raise

@@ -1,0 +1,145 @@
+"""``run(config)``: the one place where the order of the stages is written.
+
+config -> inputs -> glm (design -> fit -> contrasts) -> inference (corrections -> clusters)
+-> labels -> outputs (maps, tables, summary.json) -> report (HTML / PDF)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..config.specs import RunConfig
+from ..errors import ConfigError
+from ..outputs.provenance import package_versions, platform_info
+from ..outputs.results import ContrastOutput, RunOutput, write_results
+from ..outputs.safety import protected_paths
+from ..outputs.shareable import share_command, share_path
+from ..outputs.write import staged_output
+from .first_level import prepare_first_level
+from .infer import infer, label
+from .maps import prepare_maps
+from .prepared import Log, Prepared, quiet
+from .second_level import prepare_second_level
+
+
+def prepare(config: RunConfig, *, fit: bool = True, log: Log = quiet) -> Prepared:
+    """Dispatch on ``model.level``."""
+    if config.model.level == "second":
+        return prepare_second_level(config, fit=fit, log=log)
+    if config.model.level == "maps":
+        return prepare_maps(config, fit=fit, log=log)
+    return prepare_first_level(config, fit=fit, log=log)
+
+
+def run(
+    config: RunConfig,
+    *,
+    out: str | Path | None = None,
+    overwrite: bool = False,
+    formats: tuple[str, ...] | None = None,
+    progress: bool = False,
+    log: Log = quiet,
+    command: str | Sequence[str] | None = None,
+) -> Path:
+    """Run an analysis end to end and write its results folder.
+
+    Parameters
+    ----------
+    config : RunConfig
+    out : str or Path, optional
+        Results folder; defaults to the config's ``output`` (or ``results`` beside the config).
+    overwrite : bool
+        Replace an existing results folder, only once the new one is complete and only when
+        glmreport wrote it (see :func:`glmreport.outputs.safety.check_target`).
+    formats : tuple of {'html', 'pdf'}, optional
+        Report formats; defaults to the config's ``report.formats``. Empty: no report.
+    progress : bool
+        Show progress bars on long steps.
+    log : callable
+        Receives one-line progress messages.
+    command : str or sequence of str, optional
+        The command line, for provenance (absolute paths in it are recorded relative to the
+        config's folder, or by name).
+
+    Returns
+    -------
+    Path
+        The results folder.
+    """
+    started = datetime.now(timezone.utc)
+    t0 = time.perf_counter()
+    base = config.source.parent if config.source else Path.cwd()
+    target = Path(out) if out is not None else config.output
+    if target is None:
+        target = base / "results"
+    target = Path(target).resolve()
+    formats = config.report.formats if formats is None else tuple(formats)
+    # files the run reads: a folder holding one is never replaced (checked again at the end,
+    # with every input actually read)
+    protected = protected_paths(config)
+    with staged_output(target, overwrite=overwrite, protected=protected) as stage:
+        prepared = prepare(config, log=log)
+        protected.update({Path(i["path"]): "the input" for i in prepared.inputs if i.get("path")})
+        results = infer(config, prepared, progress=progress, log=log)
+        results, atlas_info = label(config, prepared, results, log)
+        seeds = {
+            f"{c.name}/{corr.desc}": corr.params["seed"]
+            for c, corrs in results
+            for corr in corrs
+            if "seed" in corr.params
+        }
+        run_output = RunOutput(
+            title=config.title,
+            model=prepared.model,
+            masker=prepared.masker,
+            design=prepared.design,
+            inputs=prepared.inputs,
+            contrasts=tuple(
+                ContrastOutput(
+                    contrast=c,
+                    corrections=tuple(corrs),
+                    maps_available=("stat", "z", "p")
+                    if config.model.level == "maps"
+                    else ("effect", "variance", "stat", "z", "p"),
+                )
+                for c, corrs in results
+            ),
+            atlases=atlas_info,
+            inference={
+                "connectivity": config.clusters.connectivity,
+                "peak_min_distance_mm": config.clusters.min_distance_mm,
+                "max_subpeaks": config.clusters.max_subpeaks,
+            },
+            extra_designs=prepared.extra_designs,
+            config_file=str(config.source) if config.source else None,
+            config_text=config.text,
+            provenance={
+                "versions": package_versions(),
+                **platform_info(),
+                "started": started.isoformat(timespec="seconds"),
+                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "run_time_s": round(time.perf_counter() - t0, 3),
+                "seeds": seeds,
+                "command": share_command(command, base),
+                "results_folder": share_path(target, base)[0],
+            },
+            shared_from=base,
+        )
+        log("writing results")
+        write_results(stage, run_output)
+        if formats:
+            from ..report.render import render_report  # matplotlib and jinja2 only when needed
+
+            log(f"rendering report ({', '.join(formats)})")
+            render_report(stage, formats=formats)
+    return target
+
+
+def validate(config: RunConfig) -> Prepared:
+    """Check the config and inputs (images, mask, design, contrasts) without fitting."""
+    if config.model.level == "maps" and any(c.method == "permutation" for c in config.corrections):
+        raise ConfigError("permutation needs input images", path="corrections")
+    return prepare(config, fit=False)

@@ -1,0 +1,152 @@
+"""Selecting fMRIPrep confounds: globs, unknown names, n/a filling and scrubbing."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glmreport.datasets.study import TASK, write_study
+from glmreport.inputs.confounds import (
+    ConfoundError,
+    UnknownConfoundError,
+    read_confounds,
+    select_study_confounds,
+    spike_regressors,
+)
+
+RUN = f"sub-01_task-{TASK}_run-1"
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    root = write_study(
+        tmp_path_factory.mktemp("study") / "bids",
+        n_subjects=1,
+        n_runs=1,
+        n_scans=80,
+        shape=(8, 8, 8),
+        voxel_mm=10.0,
+    )
+    path = root / "derivatives" / "fmriprep" / "sub-01" / "func"
+    return read_confounds(path / f"{RUN}_desc-confounds_timeseries.tsv")
+
+
+def test_names_and_globs_keep_the_file_order(table: pd.DataFrame):
+    patterns = ["rot_?", "a_comp_cor_0[0-4]", "trans_x", "trans_y*"]
+    frame, notes = select_study_confounds(table, patterns, source=RUN)
+    assert list(frame.columns) == [
+        "a_comp_cor_00",
+        "a_comp_cor_01",
+        "a_comp_cor_02",
+        "a_comp_cor_03",
+        "a_comp_cor_04",
+        "trans_x",
+        "trans_y",
+        "trans_y_derivative1",
+        "trans_y_power2",
+        "trans_y_derivative1_power2",
+        "rot_x",
+        "rot_y",
+        "rot_z",
+    ]
+    assert frame.dtypes.eq(np.float64).all() and len(frame) == 80
+    expected = pd.to_numeric(table["a_comp_cor_03"]).to_numpy()
+    np.testing.assert_array_equal(frame["a_comp_cor_03"].to_numpy(), expected)
+    assert notes == (
+        f"{RUN}: leading n/a set to 0 in the first 1 scan(s) of trans_y_derivative1, "
+        "trans_y_derivative1_power2",
+    )
+
+
+def test_leading_na_become_zero_like_first_level_from_bids(table: pd.DataFrame):
+    frame, _ = select_study_confounds(
+        table, ["*_derivative1", "framewise_displacement"], source=RUN
+    )
+    assert len(frame.columns) == 10  # 9 expanded regressors' derivative1 + FD
+    # nilearn's first_level_from_bids: read with pandas (n/a -> NaN), first row's NaN -> 0
+    nilearn_rule = pd.read_csv(io.StringIO(table.to_csv(sep="\t", index=False)), sep="\t")[
+        list(frame.columns)
+    ]
+    assert nilearn_rule.iloc[0].isna().all()
+    nilearn_rule.iloc[0] = nilearn_rule.iloc[0].fillna(0.0)
+    np.testing.assert_array_equal(frame.to_numpy(), nilearn_rule.to_numpy())
+    assert (frame.iloc[0] == 0).all() and (frame.iloc[1:] != 0).any().all()
+
+
+def test_unknown_name_suggests_the_nearest(table: pd.DataFrame):
+    with pytest.raises(UnknownConfoundError) as info:
+        select_study_confounds(table, ["trans_x", "tran_y"], source=RUN)
+    message = str(info.value)
+    assert message.startswith(f"{RUN}: no confound column 'tran_y' in the confounds table.")
+    assert "Did you mean 'trans_y'?" in message
+    assert "Its columns include: global_signal, " in message
+    with pytest.raises(UnknownConfoundError, match="no confound pattern 'c_comp_cor_\\*'"):
+        select_study_confounds(table, ["c_comp_cor_*"], source=RUN)
+    with pytest.raises(ConfoundError, match="a list of at most"):
+        select_study_confounds(table, "trans_x", source=RUN)
+    with pytest.raises(ConfoundError, match="has 80 rows but the run has 81 scans"):
+        select_study_confounds(table, ["trans_x"], source=RUN, n_scans=81)
+    assert len(select_study_confounds(table, ["trans_x"], source=RUN, n_scans=80)[0]) == 80
+
+
+def test_na_after_the_start_or_text_is_refused():
+    table = pd.DataFrame({"a": ["n/a", "1", "n/a", "2"], "b": ["1", "x", "2", "3"]})
+    with pytest.raises(ConfoundError, match="'a' is n/a or infinite at scans 3;"):
+        select_study_confounds(table, ["a"], source=RUN)
+    with pytest.raises(ConfoundError, match="'b' must hold numbers or n/a; scans 2 hold 'x'"):
+        select_study_confounds(table, ["b"], source=RUN)
+    everywhere = pd.DataFrame({"c": ["n/a"] * 3})
+    with pytest.raises(ConfoundError, match="'c' is n/a in every scan"):
+        select_study_confounds(everywhere, ["c"], source=RUN)
+    numeric = pd.DataFrame({"d": [np.nan, np.nan, 1.5, 2.0]})
+    frame, notes = select_study_confounds(numeric, ["d"], source=RUN)
+    assert frame["d"].tolist() == [0.0, 0.0, 1.5, 2.0]
+    assert notes == (f"{RUN}: leading n/a set to 0 in the first 2 scan(s) of d",)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.12, 0.08])
+def test_scrubbing_adds_one_spike_per_scan_above_the_threshold(table: pd.DataFrame, threshold):
+    fd = pd.to_numeric(table["framewise_displacement"], errors="coerce").to_numpy()
+    flagged = np.flatnonzero(fd > threshold)  # NaN (scan 1) compares False
+    frame, notes = select_study_confounds(table, ["trans_?"], source=RUN, fd_threshold=threshold)
+    spikes = frame.iloc[:, 3:]
+    assert list(spikes.columns) == [f"motion_outlier{k:02d}" for k in range(flagged.size)]
+    assert spikes.shape[1] == (fd > threshold).sum()
+    np.testing.assert_array_equal(spikes.to_numpy().argmax(axis=0), flagged)
+    np.testing.assert_array_equal(spikes.to_numpy().sum(axis=0), np.ones(flagged.size))
+    assert notes[-1].startswith(f"{RUN}: {flagged.size} of 80 scans have framewise displacement")
+    assert 0 not in flagged
+
+
+def test_spike_regressors_edge_cases():
+    fd = np.array([np.nan, 0.1, 0.9, 0.6, 0.2])
+    spikes = spike_regressors(fd, 0.5)
+    assert list(spikes.columns) == ["motion_outlier00", "motion_outlier01"]
+    assert spikes.to_numpy().tolist() == [[0, 0], [0, 0], [1, 0], [0, 1], [0, 0]]
+    assert spike_regressors(fd, 5.0).shape == (5, 0)
+    many = spike_regressors(np.ones(120), 0.5)
+    assert many.columns[0] == "motion_outlier000" and many.columns[-1] == "motion_outlier119"
+
+
+def test_scrubbing_errors(table: pd.DataFrame):
+    with pytest.raises(ConfoundError, match="threshold must be a number of mm > 0; got -1"):
+        select_study_confounds(table, ["trans_x"], source=RUN, fd_threshold=-1)
+    no_fd = table.drop(columns="framewise_displacement")
+    with pytest.raises(UnknownConfoundError, match="scrubbing needs a framewise_displacement"):
+        select_study_confounds(no_fd, ["trans_x"], source=RUN, fd_threshold=0.5)
+    with_spike = table.assign(motion_outlier00=["0"] * 79 + ["1"], framewise_displacement="9")
+    with pytest.raises(ConfoundError, match="select fMRIPrep's motion_outlier\\* columns or scrub"):
+        select_study_confounds(with_spike, ["motion_outlier*"], source=RUN, fd_threshold=0.5)
+
+
+def test_read_confounds_errors(tmp_path: Path):
+    with pytest.raises(ConfoundError, match="cannot read confounds table"):
+        read_confounds(tmp_path / "absent.tsv")
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("trans_x\ttrans_y\n")
+    with pytest.raises(ConfoundError, match="has no rows"):
+        read_confounds(empty)
