@@ -20,14 +20,14 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize, stats
 
-from glmreport.nonsphericity import (
+from glmreport.glm.nonsphericity import (
     SELECT_ALL,
     estimate_nonsphericity,
     greenhouse_geisser,
     variance_components,
 )
-from glmreport.reml import component_stack, reml, residual_basis
-from glmreport.whitening import fit_whitened, whitening_matrix
+from glmreport.glm.reml import component_stack, reml, residual_basis
+from glmreport.glm.whitening import fit_whitened, whitening_matrix
 
 N_SUBJECTS = 16
 LEVELS = ("a", "b", "c")

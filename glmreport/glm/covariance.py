@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DesignError
+from ..errors import DesignError
 from .reml import RANK_RTOL, residual_basis
 
 #: Largest ``n_components * n^2`` built by :func:`variance_components` (2**26 values, 512 MiB).

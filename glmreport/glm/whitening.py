@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DesignError
+from ..errors import DesignError
 from .reml import check_design, residual_basis
 
 #: A voxel whose whitened residual sum of squares is below this fraction of its whitened sum of

@@ -22,9 +22,8 @@ import pytest
 from scipy import ndimage
 
 from glmreport.errors import InputError
-from glmreport.figures import NEGATIVE_CMAP, NEGATIVE_COLORS, POSITIVE_CMAP, POSITIVE_COLORS
-from glmreport.resources import template_image, templates_dir
-from glmreport.viewer_data import (
+from glmreport.figures.brain import NEGATIVE_CMAP, NEGATIVE_COLORS, POSITIVE_CMAP, POSITIVE_COLORS
+from glmreport.report.viewer import (
     MARGIN,
     Z_CLIP,
     Z_MISSING,
@@ -36,6 +35,7 @@ from glmreport.viewer_data import (
     viewer_layer,
     viewer_payload,
 )
+from glmreport.resources import template_image, templates_dir
 
 #: Stated budget: base (background + one atlas) and two contrasts with three corrections each
 #: on the 2 mm MNI grid (97 x 115 x 97), as embedded JSON. Measured: 0.95 MB.

@@ -73,7 +73,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .errors import ContrastError
+from ..errors import ContrastError
 
 #: Peaks-table columns of a t contrast (``cohens_d`` only when a fit is given).
 T_EFFECT_COLUMNS = ("effect", "effect_ci_low", "effect_ci_high", "cohens_d")

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from glmreport.errors import GlmReportError, InputError
-from glmreport.execution import (
+from glmreport.pipeline.execution import (
     MAX_JOBS,
     DaskExecutor,
     DaskMissingError,

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from glmreport.errors import InputError
+from ..errors import InputError
 
 #: Format tag of the payload; the viewer refuses other versions.
 FORMAT = "glmreport-viewer/1"

@@ -14,21 +14,21 @@ import numpy as np
 import pytest
 
 from glmreport.errors import DesignError, GlmReportError
-from glmreport.nonsphericity import (
+from glmreport.glm.nonsphericity import (
     SELECT_ALL,
     estimate_nonsphericity,
     greenhouse_geisser,
     select_voxels,
     variance_components,
 )
-from glmreport.reml import (
+from glmreport.glm.reml import (
     component_stack,
     reduce_components,
     reml,
     residual_basis,
     settle_unidentified,
 )
-from glmreport.whitening import effective_dof, fit_whitened, whitening_matrix
+from glmreport.glm.whitening import effective_dof, fit_whitened, whitening_matrix
 
 N_SUBJECTS = 16
 LEVELS = ("a", "b", "c")
@@ -263,8 +263,8 @@ def test_fit_whitened_errors() -> None:
 
 def test_whitened_fit_runs_through_the_contrast_code() -> None:
     """The fields plug into GLMFit and compute_contrast unchanged (the integration contract)."""
-    from glmreport.stats.contrasts import compute_contrast
-    from glmreport.stats.results import DesignMatrix, GLMFit
+    from glmreport.glm.contrasts import compute_contrast
+    from glmreport.glm.results import DesignMatrix, GLMFit
 
     lev, sub, x = within_design()
     v = np.kron(np.eye(N_SUBJECTS), level_cov())

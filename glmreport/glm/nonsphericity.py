@@ -7,8 +7,9 @@ within-subject effect is then liberal. As SPM does (Friston et al. 2002; Glaser 
 2007), the error covariance ``Cov(e) = sigma_v^2 V`` (one scale per voxel, ``V`` shared) is
 modelled as ``V = sum_k lambda_k Q_k``, ``lambda`` is estimated once by restricted maximum
 likelihood (ReML) from data pooled over voxels, and the model is refitted on whitened data.
-The components are built in :mod:`glmreport.covariance`, ReML is :mod:`glmreport.reml` and the
-whitened fit :mod:`glmreport.whitening`; this module re-exports what a caller needs::
+The components are built in :mod:`glmreport.glm.covariance`, ReML is
+:mod:`glmreport.glm.reml` and the whitened fit :mod:`glmreport.glm.whitening`; this module
+re-exports what a caller needs::
 
     components = variance_components(levels, subjects)
     ns = estimate_nonsphericity(data, X, components, nuisance=subject_column_indices)
@@ -16,7 +17,7 @@ whitened fit :mod:`glmreport.whitening`; this module re-exports what a caller ne
 
 Choices
 -------
-Components (:func:`~glmreport.covariance.variance_components`)
+Components (:func:`~glmreport.glm.covariance.variance_components`)
     SPM's options for a factor: unequal variance (``var(a)``: the diagonal indicator of level
     ``a``'s rows) and dependence (``cov(a,b)``: 1 where a row of level ``a`` and a row of level
     ``b`` belong to the same subject). Several within-subject factors (a 3 x 3 design) are
@@ -51,7 +52,7 @@ Scaling
     per voxel, ``-1/2 sum_v [log|S| + m log(z_v' S^-1 z_v)]`` (Tyler 1987); it stops when the
     selection is frozen and ``S / tr(S)`` changes by less than ``tol``. ``reweight=False``
     stops after SPM's single pass.
-Estimation (:mod:`glmreport.reml`)
+Estimation (:mod:`glmreport.glm.reml`)
     Fisher scoring of the restricted likelihood on the linear scale of ``lambda`` (covariances
     can be negative, so no log scale), steps halved to keep ``K'VK`` positive definite and the
     likelihood increasing, converged when the Fisher-scoring decrement is below 1e-10.
@@ -88,8 +89,8 @@ from typing import Any
 import numpy as np
 from scipy import linalg, stats
 
+from ..errors import DesignError
 from .covariance import Component, greenhouse_geisser, level_covariance, variance_components
-from .errors import DesignError
 from .reml import (
     check_design,
     component_stack,

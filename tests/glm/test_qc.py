@@ -11,7 +11,8 @@ import pytest
 from scipy import stats
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-from glmreport.design_qc import (
+from glmreport.errors import ContrastError, DesignError, InputError
+from glmreport.glm.qc import (
     design_correlation,
     efficiency,
     input_outliers,
@@ -20,7 +21,6 @@ from glmreport.design_qc import (
     robust_z,
     vif,
 )
-from glmreport.errors import ContrastError, DesignError, InputError
 
 RTOL = 1e-10
 #: statsmodels >= 0.15 standardises by default; older versions have no such argument.

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from scipy import linalg
 
-from .errors import DesignError
+from ..errors import DesignError
 
 #: Relative size below which a singular value counts as zero (ranks, unidentified directions).
 RANK_RTOL = 1e-10

@@ -45,7 +45,7 @@ from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
-from glmreport.errors import GlmReportError
+from ..errors import GlmReportError
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -15,7 +15,12 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from glmreport.effect_sizes import (
+from glmreport.errors import ContrastError
+from glmreport.glm.contrasts import compute_contrast
+from glmreport.glm.fixed_effects import fixed_effects
+from glmreport.glm.ols import fit_ols
+from glmreport.glm.results import DesignMatrix
+from glmreport.inference.effect_sizes import (
     F_EFFECT_COLUMNS,
     T_EFFECT_COLUMNS,
     cluster_mean_effect,
@@ -24,18 +29,6 @@ from glmreport.effect_sizes import (
     t_critical,
     voxel_effects,
 )
-from glmreport.errors import ContrastError
-
-try:  # package layout of issue 11
-    from glmreport.glm.contrasts import compute_contrast
-    from glmreport.glm.fixed_effects import fixed_effects
-    from glmreport.glm.ols import fit_ols
-    from glmreport.glm.results import DesignMatrix
-except ImportError:
-    from glmreport.stats.contrasts import compute_contrast
-    from glmreport.stats.fixed_effects import fixed_effects
-    from glmreport.stats.glm import fit_ols
-    from glmreport.stats.results import DesignMatrix
 
 RTOL = 1e-10
 

@@ -22,7 +22,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .errors import ContrastError, DesignError, InputError
+from ..errors import ContrastError, DesignError, InputError
 
 #: Relative tolerance of the estimability check ``c pinv(X) X == c`` (as the contrasts').
 ESTIMABLE_RTOL = 1e-8
