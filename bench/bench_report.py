@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo results folder written in {gen_s:.1f} s: {results}")
 
     import_s, _ = _timed(__import__, "glmreport.report")
-    from glmreport.report import build as report
+    from glmreport import report
 
     rows: list[tuple[str, float, str]] = [("import glmreport.report", import_s, "")]
     html_times, pdf_times = [], []

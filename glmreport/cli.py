@@ -1,4 +1,4 @@
-"""Command line: ``glmreport run | validate | report | demo | atlases``.
+"""Command line: ``glmreport run | validate | report | demo | atlases | schema``.
 
 Exit codes: 0 success, 2 bad config or input (one clear message, nothing written),
 1 internal error, 130 interrupted (Ctrl-C), 128 + N stopped by signal N (143 for SIGTERM,
@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     a = asub.add_parser("fetch", help="download atlases into the TemplateFlow cache")
     a.add_argument("names", nargs="+")
     common(a)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of summary.json or of a config")
+    p.add_argument("which", choices=SCHEMAS, help="summary: results folder; config: run-config")
+    common(p)
     return parser
 
 
@@ -184,12 +188,30 @@ def _cmd_atlases(args: argparse.Namespace, con: _Console) -> int:
     return 2 if failed else 0
 
 
+#: ``glmreport schema WHICH``: module and function that make each schema (imported lazily).
+SCHEMAS = {
+    "summary": ("glmreport.outputs.schema", "summary_schema"),
+    "config": ("glmreport.config.schema", "config_schema"),
+}
+
+
+def _cmd_schema(args: argparse.Namespace, con: _Console) -> int:
+    import importlib
+    import json
+
+    module, name = SCHEMAS[args.which]
+    schema = getattr(importlib.import_module(module), name)()
+    con.say(json.dumps(schema, indent=2, ensure_ascii=False))
+    return 0
+
+
 COMMANDS = {
     "run": _cmd_run,
     "validate": _cmd_validate,
     "report": _cmd_report,
     "demo": _cmd_demo,
     "atlases": _cmd_atlases,
+    "schema": _cmd_schema,
 }
 
 

@@ -77,8 +77,10 @@ def test_run_writes_complete_results(dataset: Path, capsys):
     assert effect["stat_type"] == "t" and effect["dof"] == 8.0
     for key in ("effect", "variance", "stat", "z", "p"):
         assert (out / effect["maps"][key]).is_file()
-    assert effect["maps"]["stat"] == "maps/contrast-effect_stat-t_statmap.nii.gz"
-    assert summary["contrasts"][2]["maps"]["stat"] == "maps/contrast-both_stat-F_statmap.nii.gz"
+    space = "space-MNI152NLin2009cAsym"
+    assert effect["maps"]["stat"] == f"maps/{space}_contrast-effect_stat-t_statmap.nii.gz"
+    both = summary["contrasts"][2]["maps"]["stat"]
+    assert both == f"maps/{space}_contrast-both_stat-F_statmap.nii.gz"
     methods = [c["method"] for c in effect["corrections"]]
     assert methods == ["uncorrected", "fdr", "bonferroni"]
     unc = effect["corrections"][0]
@@ -259,13 +261,14 @@ def test_non_estimable_and_zero_dof(dataset: Path, capsys):
 def test_maps_level(dataset: Path):
     out = dataset / "first"
     assert run_cli("run", dataset / "analysis.yaml", "--out", out, "-q") == 0
+    maps = json.loads((out / "summary.json").read_text())["contrasts"][0]["maps"]
     (dataset / "maps.yaml").write_text(
         f"""\
 model:
   level: maps
   maps:
-    - {{name: from t, path: {out}/maps/contrast-effect_stat-t_statmap.nii.gz, stat: t, dof: 8}}
-    - {{name: from z, path: {out}/maps/contrast-effect_stat-z_statmap.nii.gz, stat: z}}
+    - {{name: from t, path: {out / maps["stat"]}, stat: t, dof: 8}}
+    - {{name: from z, path: {out / maps["z"]}, stat: z}}
 corrections: [{{method: fdr, alpha: 0.05}}]
 report: {{formats: []}}
 """
@@ -274,7 +277,7 @@ report: {{formats: []}}
     assert run_cli("run", dataset / "maps.yaml", "--out", out2, "-q") == 0
     summary = json.loads((out2 / "summary.json").read_text())
     z_from_t = nib.load(out2 / summary["contrasts"][0]["maps"]["z"]).get_fdata()
-    z_orig = nib.load(out / "maps/contrast-effect_stat-z_statmap.nii.gz").get_fdata()
+    z_orig = nib.load(out / maps["z"]).get_fdata()
     # float32 storage of t: z recomputed from the stored t agrees to 1e-4
     np.testing.assert_allclose(z_from_t, z_orig, atol=1e-4)
     assert (

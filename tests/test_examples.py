@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
 
 from glmreport.cli import main
+from glmreport.outputs.schema import summary_schema
+from glmreport.outputs.summary import read_summary
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -31,7 +34,12 @@ def examples(tmp_path_factory: pytest.TempPathFactory, templateflow_home: Path) 
 
 def _run(examples: Path, name: str) -> dict:
     assert main(["run", str(examples / f"{name}.yaml"), "--quiet", "--overwrite"]) == 0
-    return json.loads((examples / "results" / name / "summary.json").read_text())
+    folder = examples / "results" / name
+    summary = json.loads((folder / "summary.json").read_text())
+    # every summary fits the results contract and its published JSON Schema
+    jsonschema.validate(summary, summary_schema(), cls=jsonschema.Draft202012Validator)
+    assert read_summary(folder).title == summary["title"]
+    return summary
 
 
 def _map(examples: Path, name: str, rel: str) -> np.ndarray:
@@ -113,7 +121,7 @@ def test_example_ari(examples: Path):
 
 def test_example_first_level(examples: Path):
     s = _run(examples, "first_level")
-    assert s["model"]["level"] == "first" and len(s["model"]["runs"]) == 2
+    assert s["model"]["level"] == "first" and len(s["model"]["first"]["runs"]) == 2
     names = [c["name"] for c in s["contrasts"]]
     assert names[:3] == [
         "different sentence",

@@ -1,13 +1,15 @@
-"""Write fitted results into a results folder: maps, tables and summary.json.
+"""Write fitted results into a results folder: maps and their sidecars, tables, design
+matrices, ``dataset_description.json`` and ``summary.json``.
 
-The folder layout (BIDS-derivatives style) is documented in the README; the report reads it
-back without refitting.
+Every name comes from :mod:`~glmreport.outputs.layout`; the summary is checked against the
+contract (:mod:`~glmreport.outputs.summary_types`) and written by its one writer. The report
+reads the folder back without refitting.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +22,30 @@ from .._version import __version__
 from ..glm.results import ContrastResult
 from ..inference.results import CorrectionResult
 from ..inputs.masking import Masker
-from .safety import DESCRIPTION, dataset_description
+from .derivative import dataset_description, map_sidecar, source_datasets
+from .layout import (
+    DESCRIPTION,
+    DESIGN,
+    MAPS,
+    MASK,
+    SUMMARY,
+    TABLES,
+    Entities,
+    arrays_name,
+    map_name,
+    run_design_name,
+    shared_entities,
+    sidecar_name,
+    stat_label,
+    table_name,
+)
 from .shareable import cap_text, cap_title, scrub, share_inputs, share_path
+from .summary_io import nest_model, summary_from_json, write_summary
+from .summary_types import SCHEMA_VERSION, Summary
 from .write import to_jsonable, write_json, write_nifti, write_tsv
 
-SUMMARY = "summary.json"
+#: Unthresholded maps of a contrast, by summary key.
+CONTRAST_MAPS = ("effect", "variance", "stat", "z", "p")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -33,7 +54,7 @@ class ContrastOutput:
 
     contrast: ContrastResult
     corrections: tuple[CorrectionResult, ...]
-    maps_available: tuple[str, ...] = ("effect", "variance", "stat", "z", "p")
+    maps_available: tuple[str, ...] = CONTRAST_MAPS
     notes: tuple[str, ...] = ()
 
 
@@ -43,6 +64,8 @@ class RunOutput:
 
     ``shared_from`` is the config's folder: when given, paths in the summary are written
     relative to it (files elsewhere by name) and no absolute local path is kept.
+    ``results_folder`` is where the folder will finally be (it is written in a staging folder
+    first); source datasets are named relative to it.
     """
 
     title: str
@@ -58,44 +81,21 @@ class RunOutput:
     config_text: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
     shared_from: Path | None = None
-
-
-def map_name(label: str, stat: str, desc: str | None = None) -> str:
-    """``maps/contrast-<label>[_desc-<desc>]_stat-<stat>_statmap.nii.gz``."""
-    middle = f"_desc-{desc}" if desc else ""
-    return f"maps/contrast-{label}{middle}_stat-{stat}_statmap.nii.gz"
-
-
-def table_name(label: str, desc: str, kind: str) -> str:
-    """``tables/contrast-<label>_desc-<desc>_<kind>.tsv``."""
-    return f"tables/contrast-{label}_desc-{desc}_{kind}.tsv"
-
-
-def _contrast_maps(contrast: ContrastResult, available: Sequence[str]) -> dict[str, np.ndarray]:
-    stat_key = "t" if contrast.stat_type == "t" else "F"
-    maps: dict[str, np.ndarray] = {}
-    if "effect" in available:
-        maps["effect"] = contrast.effect[0] if contrast.effect.shape[0] == 1 else contrast.effect
-    if "variance" in available:
-        var = contrast.variance
-        maps["variance"] = (
-            var[0, 0] if var.shape[0] == 1 else np.stack([var[i, i] for i in range(var.shape[0])])
-        )
-    maps[stat_key] = contrast.stat
-    maps["z"] = contrast.z
-    maps["p"] = contrast.p
-    return maps
+    results_folder: Path | None = None
 
 
 class _MapWriter:
-    """Collects NIfTI writes and runs them on a thread pool (gzip releases the GIL)."""
+    """Collects NIfTI writes and runs them on a thread pool (gzip releases the GIL); writes
+    each map's JSON sidecar."""
 
-    def __init__(self, folder: Path, masker: Masker) -> None:
-        self.folder, self.masker = folder, masker
+    def __init__(self, folder: Path, masker: Masker, base: Path | None) -> None:
+        self.folder, self.masker, self.base = folder, masker, base
         self.jobs: list[tuple[Path, np.ndarray]] = []
 
-    def add(self, rel: str, values: np.ndarray) -> str:
+    def add(self, rel: str, values: np.ndarray, sidecar: Mapping[str, Any]) -> str:
         self.jobs.append((self.folder / rel, np.asarray(values, dtype=np.float32)))
+        meta = scrub(to_jsonable(dict(sidecar)), self.base) if self.base else sidecar
+        write_json(self.folder / sidecar_name(rel), meta)
         return rel
 
     def _write(self, job: tuple[Path, np.ndarray]) -> None:
@@ -109,77 +109,83 @@ class _MapWriter:
         self.jobs.clear()
 
 
-def write_results(folder: Path, run: RunOutput) -> dict[str, Any]:
-    """Write maps, tables, design and summary.json into ``folder``.
+def _contrast_maps(contrast: ContrastResult, available: Sequence[str]) -> dict[str, np.ndarray]:
+    """Unthresholded maps by ``stat-`` label (``t`` or ``F`` for the statistic)."""
+    maps: dict[str, np.ndarray] = {}
+    if "effect" in available:
+        maps["effect"] = contrast.effect[0] if contrast.effect.shape[0] == 1 else contrast.effect
+    if "variance" in available:
+        var = contrast.variance
+        maps["variance"] = (
+            var[0, 0] if var.shape[0] == 1 else np.stack([var[i, i] for i in range(var.shape[0])])
+        )
+    maps["t" if contrast.stat_type == "t" else "F"] = contrast.stat
+    maps["z"] = contrast.z
+    maps["p"] = contrast.p
+    return maps
+
+
+def _input_paths(inputs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The input files whose entities name the results (a first-level model: its BOLD runs)."""
+    rows = [r for r in inputs if r.get("path")]
+    if any(r.get("kind") == "bold" for r in rows):
+        rows = [r for r in rows if r.get("kind") == "bold"]
+    return [str(r["path"]) for r in rows]
+
+
+def write_results(folder: Path, run: RunOutput) -> Summary:
+    """Write maps, sidecars, tables, design matrices and summary.json into ``folder``.
 
     Returns
     -------
-    dict
-        The summary (also written to ``folder / 'summary.json'``).
+    Summary
+        The summary written to ``folder / 'summary.json'``.
     """
     folder = Path(folder)
-    (folder / "maps").mkdir(exist_ok=True)
-    (folder / "tables").mkdir(exist_ok=True)
+    (folder / MAPS).mkdir(exist_ok=True)
+    (folder / TABLES).mkdir(exist_ok=True)
     masker = run.masker
-    write_nifti(folder / "mask.nii.gz", masker.mask, masker.affine)
+    write_nifti(folder / MASK, masker.mask, masker.affine)
     design_file = None
     if run.design is not None:
-        design_file = "design_matrix.tsv"
+        design_file = DESIGN
         write_tsv(folder / design_file, run.design)
-    extra_designs = {}
+    runs = []
     for name, frame in run.extra_designs.items():
-        extra_designs[name] = f"design_matrix_{name}.tsv"
-        write_tsv(folder / extra_designs[name], frame)
-
-    writer = _MapWriter(folder, masker)
-    contrasts_out = []
-    for item in run.contrasts:
-        c = item.contrast
-        maps_rel = {}
-        for key, values in _contrast_maps(c, item.maps_available).items():
-            rel = writer.add(map_name(c.label, key), values)
-            maps_rel["stat" if key in ("t", "F") else key] = rel
-        corrections = []
-        for corr in item.corrections:
-            corrections.append(_write_correction(folder, c, corr, writer))
-        contrasts_out.append(
-            {
-                "name": c.name,
-                "label": c.label,
-                "stat_type": c.stat_type,
-                "dof": c.dof,
-                "df_num": c.df_num,
-                "weights": c.weights,
-                "columns": list(c.columns),
-                "maps": maps_rel,
-                "notes": list(item.notes),
-                "corrections": corrections,
-            }
-        )
-    model = dict(run.model)
-    if extra_designs:
-        model["runs"] = [{"name": n, "design_matrix": p} for n, p in extra_designs.items()]
-    summary = {
+        runs.append({"name": name, "design_matrix": run_design_name(name)})
+        write_tsv(folder / run_design_name(name), frame)
+    entities = shared_entities(_input_paths(run.inputs), space=run.model.get("space"))
+    writer = _MapWriter(folder, masker, run.shared_from)
+    contrasts = [_contrast_entry(folder, item, writer, entities) for item in run.contrasts]
+    model = nest_model(dict(run.model))
+    if model.get("first") is not None:
+        model["first"]["runs"] = runs
+    raw = {
+        "schema_version": SCHEMA_VERSION,
         "glmreport_version": __version__,
         "title": cap_title(run.title),
         "config_file": run.config_file,
         "config_text": cap_text(run.config_text),
         "model": model,
         "design_matrix": design_file,
-        "mask": "mask.nii.gz",
+        "mask": MASK,
         "background": None,
         "inputs": run.inputs,
         "inference": run.inference,
-        "contrasts": contrasts_out,
+        "contrasts": contrasts,
         "atlases": run.atlases,
         "provenance": run.provenance,
-        "report": {},
+        "report": {"html": None, "pdf": None},
     }
     if run.shared_from is not None:
-        summary = _shareable(summary, Path(run.shared_from))
+        raw = _shareable(raw, Path(run.shared_from))
+    summary = summary_from_json(to_jsonable(raw), file=SUMMARY, internal=True)
     writer.flush()
-    write_json(folder / DESCRIPTION, dataset_description(summary["title"]))
-    write_json(folder / SUMMARY, summary)
+    sources = source_datasets(
+        _input_paths(run.inputs), results_folder=run.results_folder, base=run.shared_from
+    )
+    write_json(folder / DESCRIPTION, dataset_description(summary.title, source_datasets=sources))
+    write_summary(folder, summary)
     return summary
 
 
@@ -193,23 +199,56 @@ def _shareable(summary: dict[str, Any], base: Path) -> dict[str, Any]:
     return {key: verbatim.get(key, out.get(key)) for key in summary}
 
 
+def _contrast_entry(
+    folder: Path, item: ContrastOutput, writer: _MapWriter, entities: Entities
+) -> dict[str, Any]:
+    c = item.contrast
+    maps_rel: dict[str, str | None] = {key: None for key in CONTRAST_MAPS}
+    for stat, values in _contrast_maps(c, item.maps_available).items():
+        rel = writer.add(map_name(c.label, stat, entities=entities), values, map_sidecar(c, stat))
+        maps_rel["stat" if stat in ("t", "F") else stat] = rel
+    return {
+        "name": c.name,
+        "label": c.label,
+        "stat_type": c.stat_type,
+        "dof": c.dof,
+        "df_num": c.df_num,
+        "weights": np.atleast_2d(c.weights),
+        "columns": list(c.columns),
+        "maps": maps_rel,
+        "notes": list(item.notes),
+        "corrections": [
+            _write_correction(folder, c, corr, writer, entities) for corr in item.corrections
+        ],
+    }
+
+
 def _write_correction(
-    folder: Path, contrast: ContrastResult, corr: CorrectionResult, writer: _MapWriter
+    folder: Path,
+    contrast: ContrastResult,
+    corr: CorrectionResult,
+    writer: _MapWriter,
+    entities: Entities,
 ) -> dict[str, Any]:
     label, desc = contrast.label, corr.desc
-    map_rel = writer.add(map_name(label, "z", desc), np.where(corr.surviving, contrast.z, 0.0))
-    extra_maps = {
-        key: writer.add(map_name(label, key, desc), values) for key, values in corr.maps.items()
-    }
-    clusters_rel = table_name(label, desc, "clusters")
-    peaks_rel = table_name(label, desc, "peaks")
+    map_rel = writer.add(
+        map_name(label, "z", desc, entities=entities),
+        np.where(corr.surviving, contrast.z, 0.0),
+        map_sidecar(contrast, "z", correction=corr, thresholded=True),
+    )
+    extra_maps = {}
+    for key, values in corr.maps.items():
+        stat = stat_label(key)
+        rel = map_name(label, stat, desc, entities=entities)
+        extra_maps[stat] = writer.add(rel, values, map_sidecar(contrast, stat, correction=corr))
+    clusters_rel = table_name(label, desc, "clusters", entities=entities)
+    peaks_rel = table_name(label, desc, "peaks", entities=entities)
     write_tsv(folder / clusters_rel, corr.clusters)
     write_tsv(folder / peaks_rel, corr.peaks)
     arrays_rel = None
     if corr.arrays:
-        arrays_rel = f"tables/contrast-{label}_desc-{desc}_arrays.npz"
+        arrays_rel = arrays_name(label, desc, entities=entities)
         np.savez_compressed(folder / arrays_rel, **corr.arrays)
-    scale = "z and " + ("t" if contrast.stat_type == "t" else "F")
     return {
         "method": corr.method,
         "desc": desc,
@@ -219,13 +258,13 @@ def _write_correction(
         "two_sided": corr.two_sided,
         "threshold_z": corr.threshold_z,
         "threshold_stat": corr.threshold_stat,
-        "threshold_scale": scale,
+        "threshold_scale": "z and " + ("t" if contrast.stat_type == "t" else "F"),
         "cluster_extent": corr.cluster_extent,
         "n_voxels": int(np.count_nonzero(corr.surviving)),
         "n_clusters": int(len(corr.clusters)),
+        "map": map_rel,
         "clusters_table": clusters_rel,
         "peaks_table": peaks_rel,
-        "map": map_rel,
         "maps": extra_maps,
         "arrays": arrays_rel,
         "params": corr.params,

@@ -20,18 +20,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .._version import __version__
 from ..errors import InputError, OutputError
+from .derivative import generated_by
+from .layout import DESCRIPTION, SUMMARY
 
 try:  # POSIX: a kernel lock, released when its process dies (no stale locks after a kill)
     import fcntl
 except ImportError:  # pragma: no cover - other platforms fall back to an exclusive create
     fcntl = None  # type: ignore[assignment]
 
-SUMMARY = "summary.json"
-DESCRIPTION = "dataset_description.json"
 DEMO_MARKER = ".glmreport-demo"
-BIDS_VERSION = "1.9.0"
 _MARKER_MAX_BYTES = 1 << 20
 _GLOB_MAX = 100_000
 _REPR_MAX = 80
@@ -44,21 +42,6 @@ def _short(value: Any) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # markers
-
-
-def generated_by() -> list[dict[str, str]]:
-    """The BIDS ``GeneratedBy`` entry naming this glmreport."""
-    return [{"Name": "glmreport", "Version": __version__}]
-
-
-def dataset_description(title: str) -> dict[str, Any]:
-    """The ``dataset_description.json`` of a results folder (a BIDS derivative)."""
-    return {
-        "Name": title,
-        "BIDSVersion": BIDS_VERSION,
-        "DatasetType": "derivative",
-        "GeneratedBy": generated_by(),
-    }
 
 
 def demo_marker() -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Writing the results folder: JSON, TSV and NIfTI files, and the staged, atomic folder."""
+"""Writing the results folder: JSON, TSV and NIfTI files, atomic files and the staged, atomic
+folder (the one atomic writer of glmreport: the report's files go through it too)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import math
 import os
 import shutil
 import signal
+import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -43,21 +45,47 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
-def write_json(path: Path, obj: Any) -> None:
-    """Write JSON (UTF-8, indented) with non-finite numbers as null.
+def atomic_write(path: Path, write: Callable[[Path], object]) -> Path:
+    """Write a file under a temporary name beside it and move it in place.
 
-    The file is written under a temporary name and moved in place, so a full disk never
-    leaves half a file where a whole one was.
+    A reader (or a full disk) never sees half a file where a whole one was: ``path`` holds
+    either its old content or all of the new one.
+
+    Parameters
+    ----------
+    path : Path
+        The file to write.
+    write : callable
+        Writes the content to the temporary path it is given.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OSError
+        As raised while writing (the temporary file is removed).
     """
     path = Path(path)
-    text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
     try:
-        tmp.write_text(text, "utf-8")
+        write(tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+    return path
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Write JSON (UTF-8, indented) with non-finite numbers as null, atomically."""
+    text = json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False) + "\n"
+    atomic_write(Path(path), lambda tmp: tmp.write_text(text, "utf-8"))
 
 
 def write_tsv(path: Path, table: pd.DataFrame) -> None:

@@ -127,6 +127,7 @@ def run(
                 "results_folder": share_path(target, base)[0],
             },
             shared_from=base,
+            results_folder=target,
         )
         log("writing results")
         write_results(stage, run_output)

@@ -1,14 +1,115 @@
-"""Re-render the report of an existing results folder (no refitting)."""
+"""Report model -> one standalone HTML file and a PDF, written into the results folder.
+
+``render_html`` turns the model into one HTML document with its CSS and script inline;
+``write_report`` writes ``report.html`` and, from the same document and the print rules of the
+same stylesheet, ``report.pdf`` (WeasyPrint), each through the one atomic writer
+(:func:`glmreport.outputs.write.atomic_write`); ``render_report`` re-renders the report of an
+existing results folder and records its files in ``summary.json``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..errors import InputError, OutputError
-from ..outputs.readback import read_summary
-from ..outputs.results import SUMMARY
-from ..outputs.write import write_json
-from .build import write_report
+from .. import figures
+from ..config.vocabulary import FORMATS
+from ..errors import InputError, OutputError, suggest
+from ..outputs.layout import REPORT_FILES, SUMMARY
+from ..outputs.summary import ReportFiles, read_summary, write_summary
+from ..outputs.write import atomic_write
+from .build import build_report_model
+from .filters import environment
+from .model import ReportModel
+
+
+def render_html(model: ReportModel) -> str:
+    """Render the report as one standalone HTML document.
+
+    Parameters
+    ----------
+    model : ReportModel
+
+    Returns
+    -------
+    str
+        HTML with every image, style and script inline; no external references.
+    """
+    return environment().get_template("report.html.j2").render(report=model)
+
+
+def render_pdf(html: str, target: Path) -> Path:
+    """Typeset an HTML document (from :func:`render_html`) as a PDF with WeasyPrint.
+
+    Only ``data:`` URLs are fetched, so nothing is requested from the network or the disk.
+
+    Parameters
+    ----------
+    html : str
+    target : Path
+    """
+    import weasyprint
+    from weasyprint.urls import URLFetcher
+
+    fetcher = URLFetcher(allowed_protocols=("data",))
+    weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf(target)
+    return target
+
+
+def _write(target: Path, write: Callable[[Path], object]) -> Path:
+    try:
+        return atomic_write(target, write)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+
+def write_report(
+    results_dir: Path,
+    *,
+    formats: Sequence[str] = ("html", "pdf"),
+    dpi: float = figures.DEFAULT_DPI,
+) -> dict[str, Path]:
+    """Write ``report.html`` and/or ``report.pdf`` into the results folder.
+
+    The figures are drawn once and shared by both files. Each file is written under a
+    temporary name and moved into place, so a reader never sees half a report.
+
+    Parameters
+    ----------
+    results_dir : Path
+        Folder written by ``glmreport run``.
+    formats : sequence of {'html', 'pdf'}
+    dpi : float
+        Figure resolution.
+
+    Returns
+    -------
+    dict of str -> Path
+        The written files, keyed by format.
+
+    Raises
+    ------
+    InputError
+        If the folder or its ``summary.json`` is missing, or a format is unknown.
+    """
+    results_dir = Path(results_dir)
+    for fmt in formats:
+        if fmt not in FORMATS:
+            raise InputError(
+                f"unknown report format '{fmt}': expected one of {', '.join(FORMATS)}."
+                + suggest(fmt, FORMATS)
+            )
+    model = build_report_model(results_dir, dpi=dpi)
+    html = render_html(model)
+    written: dict[str, Path] = {}
+    if "html" in formats:
+        written["html"] = _write(
+            results_dir / REPORT_FILES["html"], lambda p: p.write_text(html, encoding="utf-8")
+        )
+    if "pdf" in formats:
+        written["pdf"] = _write(results_dir / REPORT_FILES["pdf"], lambda p: render_pdf(html, p))
+    return written
 
 
 def render_report(
@@ -28,17 +129,16 @@ def render_report(
         The written report files by format.
     """
     folder = Path(results_dir)
-    summary_path = folder / SUMMARY
-    if not summary_path.is_file():
+    if not (folder / SUMMARY).is_file():
         raise InputError(
             f"{folder} is not a glmreport results folder (no {SUMMARY}); run "
             "'glmreport run CONFIG' first"
         )
     written = write_report(folder, formats=tuple(formats))
     summary = read_summary(folder)
-    summary["report"] = {fmt: Path(p).name for fmt, p in written.items()}
+    files = ReportFiles(**{fmt: Path(p).name for fmt, p in written.items()})
     try:
-        write_json(summary_path, summary)
+        write_summary(folder, dataclasses.replace(summary, report=files))
     except OSError as exc:
-        raise OutputError(f"cannot update {summary_path}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot update {folder / SUMMARY}: {exc.strerror or exc}") from None
     return written

@@ -433,7 +433,7 @@ def test_na_trial_type_rows_dropped_with_note(tmp_path, capsys):
     edit(tmp_path / "events.tsv", "36\t2\ta", "36\t2\tn/a")
     assert run_cli("run", tmp_path, "--no-report") == 0
     summary = json.loads((tmp_path / "results" / "summary.json").read_text())
-    notes = summary["model"]["design_notes"]["run-1"]
+    notes = summary["model"]["first"]["design_notes"]["run-1"]
     assert any("1 event(s) with trial_type n/a were dropped (rows 3)" in n for n in notes)
     assert summary["model"]["columns"][:2] == ["a", "b"]  # no condition named 'n/a'
 

@@ -19,8 +19,9 @@ import pytest
 from scipy import ndimage
 
 from glmreport.cli import main
-from glmreport.outputs.results import map_name, table_name
-from glmreport.report.build import build_report_model, render_html
+from glmreport.outputs.layout import Entities, arrays_name, map_name, table_name
+from glmreport.report.build import build_report_model
+from glmreport.report.render import render_html
 
 SHAPE = (12, 12, 12)
 AFFINE = np.diag([3.0, 3.0, 3.0, 1.0])
@@ -124,6 +125,11 @@ def pairs(data_dir: Path) -> dict:
     return {"first": first, "second": second, "folder": data_dir}
 
 
+def _entities(summary: dict) -> Entities:
+    """The entities of this study's names: its template space only (inputs differ in sub)."""
+    return Entities(space=summary["model"]["space"])
+
+
 def _entries(summary: dict) -> dict[str, dict]:
     corrections = summary["contrasts"][0]["corrections"]
     descs = [c["desc"] for c in corrections]
@@ -151,8 +157,11 @@ def test_two_entries_of_one_method_write_their_own_outputs(pairs, method):
             assert entry["n_voxels"] == np.count_nonzero(volume), entry["desc"]
             clusters = pd.read_csv(folder / entry["clusters_table"], sep="\t")
             assert entry["n_clusters"] == len(clusters), entry["desc"]
-            assert entry["map"] == map_name("effect", "z", entry["desc"])
-            assert entry["clusters_table"] == table_name("effect", entry["desc"], "clusters")
+            named = _entities(pairs["first"])
+            assert entry["map"] == map_name("effect", "z", entry["desc"], entities=named)
+            assert entry["clusters_table"] == table_name(
+                "effect", entry["desc"], "clusters", entities=named
+            )
         counts.append([e["n_voxels"] for e in own])
     first, second = ([f for r in routes for f in _files(entries[lab + r])] for lab in labels)
     assert not set(first) & set(second)
@@ -234,10 +243,13 @@ def test_single_entries_keep_their_default_names(data_dir: Path):
         "rftCluster",
     ]
     assert [c["route"] for c in entries] == descs
-    fdr = entries[1]
-    assert fdr["map"] == map_name("effect", "z", "fdr")
-    assert fdr["clusters_table"] == table_name("effect", "fdr", "clusters")
-    assert entries[3]["arrays"] == "tables/contrast-effect_desc-permMaxT_arrays.npz"
+    fdr, named = entries[1], _entities(summary)
+    assert fdr["map"] == map_name("effect", "z", "fdr", entities=named)
+    assert fdr["clusters_table"] == table_name("effect", "fdr", "clusters", entities=named)
+    assert entries[3]["arrays"] == arrays_name("effect", "permMaxT", entities=named)
+    assert entries[3]["arrays"].endswith("_contrast-effect_desc-permMaxT_arrays.npz")
+    assert set(entries[3]["maps"]) == {"logpFWE"}
+    assert set(entries[6]["maps"]) == {"tfce", "logpFWE"}
     clusters = pd.read_csv(data_dir / "single" / entries[0]["clusters_table"], sep="\t")
     assert "ari_tdp" in clusters.columns
 
@@ -261,7 +273,7 @@ def test_explicit_desc_names_the_outputs(data_dir: Path):
         ("mainCluster", "rftCluster"),
         ("quickMaxT", "permMaxT"),
     ]
-    assert entries[0]["map"] == map_name("effect", "z", "lenient")
+    assert entries[0]["map"] == map_name("effect", "z", "lenient", entities=_entities(summary))
 
 
 @pytest.mark.parametrize(

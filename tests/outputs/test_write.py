@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from glmreport.errors import OutputError
-from glmreport.outputs.safety import dataset_description
+from glmreport.outputs.derivative import dataset_description
 from glmreport.outputs.write import staged_output, write_json
 
 

@@ -52,9 +52,11 @@ def test_two_runs_fixed_effects(data: Path):
     out = data / "results"
     assert main(["run", str(data / "analysis.yaml"), "--out", str(out), "-q"]) == 0
     s = json.loads((out / "summary.json").read_text())
-    assert s["model"]["level"] == "first" and s["model"]["n_scans"] == [60, 60]
+    assert s["model"]["level"] == "first" and s["model"]["first"]["n_scans"] == [60, 60]
     assert s["model"]["columns"][:4] == ["DSt_DSp", "DSt_SSp", "SSt_DSp", "SSt_SSp"]
-    assert [r["name"] for r in s["model"]["runs"]] == ["run-1", "run-2"]
+    assert [r["name"] for r in s["model"]["first"]["runs"]] == ["run-1", "run-2"]
+    # the runs' shared entity (sub-01) leads every name
+    assert s["contrasts"][0]["maps"]["z"].startswith("maps/sub-01_contrast-differentSpeaker_")
     assert (out / "design_matrix_run-1.tsv").is_file() and (
         out / "design_matrix_run-2.tsv"
     ).is_file()
@@ -141,13 +143,15 @@ def test_first_level_folders_feed_a_second_level(tmp_path: Path):
     for i, sub in enumerate(("01", "02", "03")):
         folder = tmp_path / f"raw-{sub}"
         write_first_level(folder, n_scans=60, seed=20 + i)
-        (folder / "analysis.yaml").write_text(CONFIG)
+        for path in folder.glob("sub-01_*"):  # each subject's files carry its own label
+            path.rename(folder / path.name.replace("sub-01", f"sub-{sub}"))
+        (folder / "analysis.yaml").write_text(CONFIG.replace("sub-01", f"sub-{sub}"))
         out = tmp_path / "firstlevel" / f"sub-{sub}"
         assert main(["run", str(folder / "analysis.yaml"), "--out", str(out), "-q"]) == 0
     (tmp_path / "group.yaml").write_text(
         """\
 model:
-  inputs: {glob: "firstlevel/sub-*/maps/contrast-differentSpeaker_stat-effect_statmap.nii.gz"}
+  inputs: {glob: "firstlevel/sub-*/maps/sub-*_contrast-differentSpeaker_stat-effect_statmap.nii.gz"}
   design: one-sample
   space: null
 contrasts: [{name: speaker, t: intercept}]
@@ -160,3 +164,8 @@ report: {formats: []}
     s = json.loads((out / "summary.json").read_text())
     assert [row["sub"] for row in s["inputs"]] == ["01", "02", "03"]
     assert s["model"]["dof"] == 2.0
+    # the first-level folders are the group's source datasets, named relative to it
+    description = json.loads((out / "dataset_description.json").read_text())
+    assert description["SourceDatasets"] == [
+        {"URL": f"../firstlevel/sub-{sub}"} for sub in ("01", "02", "03")
+    ]

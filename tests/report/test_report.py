@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import math
+import dataclasses
 import re
 import shutil
 from html.parser import HTMLParser
@@ -21,7 +20,17 @@ from fixtures.report_fixtures import (
 )
 
 from glmreport.errors import InputError
-from glmreport.report import build as report
+from glmreport.outputs.summary import (
+    Drift,
+    FirstLevelModel,
+    RunDesign,
+    Summary,
+    read_summary,
+    write_summary,
+)
+from glmreport.report import filters, render
+from glmreport.report.build import build_report_model
+from glmreport.report.model import MAX_CLUSTER_ROWS, MAX_CROSS_ROWS, ReportModel
 
 
 @pytest.fixture(scope="module")
@@ -30,18 +39,28 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def summary(results: Path) -> dict:
-    return json.loads((results / "summary.json").read_text())
+def summary(results: Path) -> Summary:
+    return read_summary(results)
 
 
 @pytest.fixture(scope="module")
-def model(results: Path) -> report.ReportModel:
-    return report.build_report_model(results)
+def model(results: Path) -> ReportModel:
+    return build_report_model(results)
 
 
 @pytest.fixture(scope="module")
-def html(model: report.ReportModel) -> str:
-    return report.render_html(model)
+def html(model: ReportModel) -> str:
+    return render.render_html(model)
+
+
+def _replace_correction(summary: Summary, i: int, j: int, **changes) -> Summary:
+    """The summary with correction j of contrast i changed."""
+    contrast = summary.contrasts[i]
+    corrections = list(contrast.corrections)
+    corrections[j] = dataclasses.replace(corrections[j], **changes)
+    contrasts = list(summary.contrasts)
+    contrasts[i] = dataclasses.replace(contrast, corrections=tuple(corrections))
+    return dataclasses.replace(summary, contrasts=tuple(contrasts))
 
 
 class _Collector(HTMLParser):
@@ -80,13 +99,13 @@ def _section(html: str, anchor: str) -> str:
 
 def test_model_has_every_contrast_and_correction(model, summary):
     assert [c.name for c in model.contrasts] == list(CONTRAST_NAMES)
-    for contrast, entry in zip(model.contrasts, summary["contrasts"], strict=True):
-        assert [k.desc for k in contrast.corrections] == [k["desc"] for k in entry["corrections"]]
-        for section, k in zip(contrast.corrections, entry["corrections"], strict=True):
-            assert section.n_voxels == k["n_voxels"]
-            assert section.n_clusters == k["n_clusters"]
-            assert section.threshold_z == pytest.approx(k["threshold_z"])
-            assert section.threshold_stat == pytest.approx(k["threshold_stat"])
+    for contrast, entry in zip(model.contrasts, summary.contrasts, strict=True):
+        assert [k.desc for k in contrast.corrections] == [k.desc for k in entry.corrections]
+        for section, k in zip(contrast.corrections, entry.corrections, strict=True):
+            assert section.n_voxels == k.n_voxels
+            assert section.n_clusters == k.n_clusters
+            assert section.threshold_z == pytest.approx(k.threshold_z)
+            assert section.threshold_stat == pytest.approx(k.threshold_stat)
     assert len(model.summary_rows) == 9
     assert model.n_inputs == 16 and model.dof == 13.0
     assert model.contrasts[2].stat_label == "F(2, 13)"
@@ -107,7 +126,7 @@ def test_sections_images_and_tables_for_every_contrast_and_correction(model, htm
                 assert 'class="data clusters' in part and 'class="data peaks' in part
                 table = part.split('class="data clusters')[1].split("</table>")[0]
                 n_rows = table.count('<td class="k-id">')
-                assert n_rows == min(k.n_clusters, report.MAX_CLUSTER_ROWS), k.anchor
+                assert n_rows == min(k.n_clusters, MAX_CLUSTER_ROWS), k.anchor
             else:
                 assert "<img " not in part
                 assert "nothing survives" in part.lower()
@@ -302,7 +321,7 @@ def test_ari_threshold_blocks(model, html):
     assert part.count('class="block-head"') == 4  # clusters and peaks, two thresholds each
     assert "Clusters at z &gt; 3.09" in part and "Peaks of the clusters at z &gt; 4" in part
     tdp = table.rows[0][headers.index("TDP \u2265")]
-    assert report.fmt_percent(tdp) in part and report.fmt_percent(tdp).endswith("%")
+    assert filters.fmt_percent(tdp) in part and filters.fmt_percent(tdp).endswith("%")
     for phrase in ("at least that percentage", "chosen after looking at the data", "1 &minus;"):
         assert phrase in part, phrase
     assert [lv.threshold_z for lv in ari.ari_levels] == [3.09, 4.0]
@@ -327,7 +346,7 @@ def test_survives_badges_and_cross_table(model, html):
     assert cross is not None and cross.base_title == fdr.title
     assert [short for short, _, _ in cross.corrections] == ["FDR", "Perm voxel", "RFT voxel"]
     assert cross.rows[0].marks == (True, True, True) and cross.label_header == ATLAS
-    assert len(cross.rows) == min(report.MAX_CROSS_ROWS, fdr.n_clusters)
+    assert len(cross.rows) == min(MAX_CROSS_ROWS, fdr.n_clusters)
     summary_html = _section(html, "summary")
     assert "Clusters across corrections" in summary_html
     assert summary_html.count('class="data crosstab"') == sum(
@@ -368,102 +387,59 @@ def test_atlas_notes_and_missing_atlas(model, html):
 def test_row_cap(results, tmp_path):
     many = tmp_path / "many"
     shutil.copytree(results, many)
-    summary = json.loads((many / "summary.json").read_text())
-    entry = summary["contrasts"][0]["corrections"][0]
-    path = many / entry["clusters_table"]
+    summary = read_summary(many)
+    entry = summary.contrasts[0].corrections[0]
+    path = many / entry.clusters_table
     frame = pd.read_csv(path, sep="\t")
     big = pd.concat([frame.iloc[[0]]] * 80, ignore_index=True)
     big["cluster_id"] = range(1, 81)
     big.to_csv(path, sep="\t", index=False)
-    entry["n_clusters"] = 80
-    (many / "summary.json").write_text(json.dumps(summary))
-    model = report.build_report_model(many)
+    write_summary(many, _replace_correction(summary, 0, 0, n_clusters=80))
+    model = build_report_model(many)
     table = model.contrasts[0].corrections[0].clusters
-    assert len(table.rows) == report.MAX_CLUSTER_ROWS == 50 and table.n_total == 80
+    assert len(table.rows) == MAX_CLUSTER_ROWS == 50 and table.n_total == 80
     assert table.truncated and table.n_more == 30
-    html = report.render_html(model)
+    html = render.render_html(model)
     part = _section(html, model.contrasts[0].corrections[0].anchor)
     body = part.split('class="data clusters')[1].split("</table>")[0]
     assert body.count('<td class="k-id">') == 50
-    assert "30 more clusters (of 80) in <code>" + entry["clusters_table"] in body
+    assert "30 more clusters (of 80) in <code>" + entry.clusters_table in body
 
 
 def test_provenance(html, summary):
     part = _section(html, "provenance")
-    for entry in summary["inputs"]:
-        assert entry["sha256"] in part
+    for entry in summary.inputs:
+        assert entry.sha256 in part
     assert "glmreport run analysis.yaml -o results" in part
     assert "n_perm: 1000" in part  # config verbatim
     assert "button press/permMaxT" in part and ">42<" in part  # seeds
 
 
-def test_filters():
-    assert report.fmt_p(0.0312) == "0.031"
-    assert report.fmt_p(4e-5) == "4.0e-05"
-    assert report.fmt_p(float("nan")) == "\u2014"
-    assert report.fmt_p(None) == "\u2014"
-    assert report.fmt_stat(-3.14159) == "\u22123.14"
-    assert report.fmt_coord(-0.04) == "0" and report.fmt_coord(12.5) == "12.5"
-    assert report.fmt_int(237473) == "237\u2009473"
-    assert report.fmt_cell(math.nan, "text") == "\u2014"
-    assert report.fmt_cell("n/a", "text") == "\u2014"
-    assert report.fmt_value([8.4, 8.9, 8.1]) == "8.4, 8.9, 8.1"
-    assert report.fmt_value(True) == "yes"
-    assert report.fmt_seconds(72.4) == "1 min 12 s"
-    assert report.fmt_percent(0.00704) == "0.7%" and report.fmt_percent(0.433) == "43%"
-    assert report.fmt_percent(0) == "0%" and report.fmt_percent(None) == "\u2014"
-    assert report.fmt_dims([8.82, 8.8, 8.86]) == "8.8 \u00d7 8.8 \u00d7 8.9"
-    assert report.fmt_num(1899783.9999999995) == "1\u2009899\u2009784"
-    assert (
-        report.fmt_detail(True, "yesno") == "yes"
-        and report.fmt_detail([3.0, 4.0], "list") == "3, 4"
-    )
-
-
-def test_labels_file_covers_every_key():
-    labels = report._labels()
-    for key, info in labels["details"].items():
-        assert info.get("hide") or info.get("label"), key
-        assert info.get("kind", "text") in {
-            "int",
-            "p",
-            "stat",
-            "num",
-            "percent",
-            "yesno",
-            "list",
-            "text",
-            "dims",
-        }, key
-    for key, info in labels["columns"].items():
-        assert info.get("header") and info.get("kind"), key
-    assert set(labels["short_names"]["by_method"]) >= {
-        "uncorrected",
-        "fdr",
-        "bonferroni",
-        "permutation",
-        "ari",
-        "rft",
-    }
-
-
 def test_missing_files_render_with_notes(results, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(results, broken)
-    summary = json.loads((broken / "summary.json").read_text())
-    first = summary["contrasts"][0]
-    (broken / first["corrections"][0]["map"]).unlink()
-    (broken / first["corrections"][1]["peaks_table"]).unlink()
-    (broken / first["maps"]["z"]).unlink()
+    summary = read_summary(broken)
+    first = summary.contrasts[0]
+    (broken / first.corrections[0].map).unlink()
+    (broken / first.corrections[1].peaks_table).unlink()
+    (broken / first.maps.z).unlink()
     (broken / "design_matrix.tsv").unlink()
-    # Fields a later method might not write at all.
-    for key in ("threshold_z", "threshold_stat", "params", "extras", "arrays"):
-        summary["contrasts"][2]["corrections"][2].pop(key, None)
-    summary["contrasts"][2]["corrections"][2]["method"] = "futureMethod"
-    summary.pop("provenance")
-    (broken / "summary.json").write_text(json.dumps(summary))
-    model = report.build_report_model(broken)
-    html = report.render_html(model)
+    # What a later method might leave empty.
+    summary = _replace_correction(
+        summary,
+        2,
+        2,
+        threshold_z=None,
+        threshold_stat=None,
+        params={},
+        extras={},
+        arrays=None,
+        method="futureMethod",
+    )
+    provenance = dataclasses.replace(summary.provenance, command=None, versions={})
+    write_summary(broken, dataclasses.replace(summary, provenance=provenance))
+    model = build_report_model(broken)
+    html = render.render_html(model)
     notes = " ".join(model.warnings)
     assert "not found" in notes and "z map not found" in notes
     assert model.design is None and model.contrasts[0].histogram is None
@@ -473,16 +449,16 @@ def test_missing_files_render_with_notes(results, tmp_path):
 
 def test_errors(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
-        report.build_report_model(tmp_path / "nope")
+        build_report_model(tmp_path / "nope")
     with pytest.raises(InputError, match="summary.json"):
-        report.build_report_model(tmp_path)
+        build_report_model(tmp_path)
     with pytest.raises(InputError, match="Did you mean 'html'"):
-        report.write_report(tmp_path, formats=("htm",))
+        render.write_report(tmp_path, formats=("htm",))
 
 
 def test_write_report_html_and_pdf(results):
     pypdf = pytest.importorskip("pypdf")
-    paths = report.write_report(results, formats=("html", "pdf"))
+    paths = render.write_report(results, formats=("html", "pdf"))
     assert paths == {"html": results / "report.html", "pdf": results / "report.pdf"}
     assert not list(results.glob(".report.*"))  # temporary files were moved into place
     text = paths["html"].read_text(encoding="utf-8")
@@ -498,38 +474,45 @@ def test_write_report_html_and_pdf(results):
 def test_first_level_run_design_matrices(results, tmp_path):
     runs = tmp_path / "runs"
     shutil.copytree(results, runs)
-    summary = json.loads((runs / "summary.json").read_text())
+    summary = read_summary(runs)
     lines = ["stim\tdrift_1\tconstant"] + [f"{i % 5 == 0:d}\t{i / 40:.3f}\t1" for i in range(40)]
     for name in ("run-1", "run-2"):
         (runs / f"design_matrix_{name}.tsv").write_text("\n".join(lines) + "\n")
     (runs / "design_matrix.tsv").unlink()
-    summary["design_matrix"] = None
-    summary["model"].update(
-        {
-            "level": "first",
-            "design": "first-level GLM, AR1 noise model",
-            "n_inputs": 2,
-            "n_scans": [40, 40],
-            "columns": ["stim", "drift_1", "constant"],
-            "nuisance_columns": ["drift_1", "constant"],
-            "noise_model": "ar1",
-            "ar1": "voxel-wise lag-1 autocorrelation of OLS residuals",
-            "t_r": 2.0,
-            "hrf": "glover",
-            "drift": {"model": "cosine", "high_pass": 0.01, "order": 1},
-            "fixed_effects": "precision-weighted over runs",
-            "design_notes": {"run-2": ["event 'stim' at 78 s overlaps the end of the run"]},
-            "space": None,
-            "runs": [
-                {"name": "run-1", "design_matrix": "design_matrix_run-1.tsv"},
-                {"name": "run-2", "design_matrix": "design_matrix_run-2.tsv"},
-            ],
-        }
+    first = FirstLevelModel(
+        n_scans=(40, 40),
+        t_r=2.0,
+        slice_time_ref=0.0,
+        hrf="glover",
+        drift=Drift(model="cosine", high_pass=0.01, order=1),
+        ar1="voxel-wise lag-1 autocorrelation of OLS residuals",
+        signal_scaling="none",
+        fixed_effects="precision-weighted over runs",
+        design_notes={"run-2": ("event 'stim' at 78 s overlaps the end of the run",)},
+        runs=tuple(
+            RunDesign(name=n, design_matrix=f"design_matrix_{n}.tsv") for n in ("run-1", "run-2")
+        ),
     )
-    for c in summary["contrasts"]:
-        c["columns"] = ["stim", "drift_1", "constant"]
-    (runs / "summary.json").write_text(json.dumps(summary))
-    model = report.build_report_model(runs)
+    model_info = dataclasses.replace(
+        summary.model,
+        level="first",
+        design="first-level GLM, AR1 noise model",
+        n_inputs=2,
+        columns=("stim", "drift_1", "constant"),
+        nuisance_columns=("drift_1", "constant"),
+        noise_model="ar1",
+        space=None,
+        first=first,
+        second=None,
+    )
+    contrasts = tuple(
+        dataclasses.replace(c, columns=("stim", "drift_1", "constant")) for c in summary.contrasts
+    )
+    summary = dataclasses.replace(
+        summary, design_matrix=None, model=model_info, contrasts=contrasts
+    )
+    write_summary(runs, summary)
+    model = build_report_model(runs)
     assert model.design is None and model.level == "first"
     assert [d.caption for d in model.run_designs] == ["run-1 (40 scans)", "run-2 (40 scans)"]
     assert model.design_columns == ("stim", "drift_1", "constant")
@@ -555,16 +538,8 @@ def test_first_level_run_design_matrices(results, tmp_path):
     ):
         assert phrase in methods, phrase
     assert "first-level first-level" not in methods
-    html = report.render_html(model)
+    html = render.render_html(model)
     design = _section(html, "design")
     assert design.count("<img ") == 2 + len(model.contrasts)
     assert "run-1 (40 scans)" in design and "run-2 (40 scans)" in design
     assert "z in mm (world)" in html and "z in mm (MNI)" not in html
-
-
-def test_one_cached_environment_with_autoescape():
-    env = report._environment()
-    assert env is report._environment()
-    assert env.autoescape is True
-    for name in ("fmt_p", "fmt_stat", "fmt_cell", "fmt_coord"):
-        assert name in env.filters
