@@ -21,7 +21,7 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = quiet) -> Pr
     paths = [m.path for m in model.maps]
     digests = file_digests(paths, what="map")
     volumes, affine = load_images(paths)
-    mask, mask_info = build_mask(model.mask, volumes, affine)
+    mask, mask_info = build_mask(model.mask, affine=affine, volumes=volumes)
     masker = Masker(mask=mask, affine=affine)
     contrasts, taken = [], set()
     for spec, vol in zip(model.maps, volumes, strict=True):
