@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AtlasError
-from .atlas import LoadedAtlas, atlas_notes, resample_atlas, sample_atlas
+from .atlas import LoadedAtlas, atlas_notes
+from .sampling import resample_atlas, sample_atlas
 
 __all__ = [
     "NO_LABEL",

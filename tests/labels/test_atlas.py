@@ -16,15 +16,10 @@ from fixtures.synthetic_templateflow import HOCPA, HOCPA_TSV, REGION_NAMES
 from glmreport.config.atlas_registry import registry, registry_keys, registry_spec
 from glmreport.config.specs import AtlasSpec
 from glmreport.errors import AtlasError
-from glmreport.labels import atlas as atlases_mod
-from glmreport.labels.atlas import (
-    fetch_atlases,
-    list_atlases,
-    load_atlases,
-    read_label_file,
-    resample_atlas,
-    sample_atlas,
-)
+from glmreport.labels.atlas import atlas_notes, load_atlases
+from glmreport.labels.label_files import read_label_file
+from glmreport.labels.sampling import resample_atlas, sample_atlas
+from glmreport.labels.templateflow import fetch_atlases, list_atlases
 
 SCHAEFER = (
     "tpl-MNI152NLin6Asym/tpl-MNI152NLin6Asym_res-02_atlas-Schaefer2018_"
@@ -566,4 +561,4 @@ def test_file_atlas_without_labels_gets_numbered_names(tmp_path):
     )
     assert atlas.names == {7: "label 7"}
     assert "not stated" in atlas.space_note
-    assert atlases_mod.atlas_notes([atlas]) == [atlas.space_note]
+    assert atlas_notes([atlas]) == [atlas.space_note]
