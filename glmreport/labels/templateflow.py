@@ -116,6 +116,22 @@ def _tf_get(query: dict[str, Any], *, download: bool, timeout_s: float) -> list[
         raise TemplateFlowUnavailable(
             f"not downloaded into the TemplateFlow cache at {root} (downloads are off)"
         )
+    return _download(client, root, template, kwargs, listed, timeout_s)
+
+
+def _download(
+    client: Any,
+    root: Path,
+    template: str,
+    kwargs: dict[str, Any],
+    listed: list[Path],
+    timeout_s: float,
+) -> list[Path]:
+    """``client.get`` on a daemon thread, abandoned after ``timeout_s`` seconds.
+
+    A file already being downloaded (by an earlier, possibly hung, call) is not asked for
+    twice.
+    """
     with _LOCK:
         busy = [p for p in listed if p in _IN_FLIGHT]
         if busy:
