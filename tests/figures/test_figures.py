@@ -12,7 +12,7 @@ REPORT_BUILD = Path(figures.__file__).parents[1] / "report"
 
 
 def test_the_package_exports_every_name_the_report_uses():
-    used = set()
+    used = set()  # figures.X, and names imported from the package
     for path in REPORT_BUILD.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if (
@@ -21,6 +21,8 @@ def test_the_package_exports_every_name_the_report_uses():
                 and node.value.id == "figures"
             ):
                 used.add(node.attr)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").endswith("figures"):
+                used.update(alias.name for alias in node.names if alias.name != "*")
     assert used, "the report draws its figures through the figures package"
     missing = sorted(name for name in used if not hasattr(figures, name))
     assert not missing, missing
