@@ -174,7 +174,7 @@ def _cmd_demo(args: argparse.Namespace, con: _Console) -> int:
 
 
 def _cmd_atlases(args: argparse.Namespace, con: _Console) -> int:
-    from .labels.atlas import fetch_atlases, list_atlases
+    from .labels.templateflow import fetch_atlases, list_atlases
 
     if args.atlas_command == "list":
         for entry in list_atlases():

@@ -46,6 +46,7 @@ import gzip
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -308,29 +309,56 @@ def write_study(
         noise_pct=noise_pct,
     )
     for i, sub in enumerate(subject_labels(n_subjects)):
-        rng = np.random.default_rng([seed, 2, i])
-        brain, baseline = subject_brain(rng, xyz)
-        responses = response_maps(rng, shape, affine)
-        for ses in list(sessions) or [None]:
-            for run in range(1, n_runs + 1):
-                bold, events, motion = simulate_run(
-                    rng, baseline=baseline, brain=brain, responses=responses, **simulation
-                )
-                if i == 0 and run == 1 and ses == (sessions[0] if sessions else None):
-                    # a trial without a type (e.g. an instruction screen): BIDS' n/a
-                    extra = {"onset": 3.0, "duration": 1.5, "trial_type": np.nan}
-                    events = pd.concat([pd.DataFrame([extra]), events], ignore_index=True)
-                session = f"ses-{ses}" if ses else None
-                _write_run(
-                    root,
-                    "_".join(x for x in (f"sub-{sub}", session, f"task-{TASK}", f"run-{run}") if x),
-                    "/".join(x for x in (f"sub-{sub}", session, "func") if x),
-                    bold=bold,
-                    mask=run_mask(rng, brain),
-                    events=events,
-                    confounds=make_confounds(rng, motion, bold[brain].mean(axis=0), t_r),
-                    affine=affine,
-                    t_r=t_r,
-                    slices=slice_timing_corrected,
-                )
+        _write_subject(
+            root,
+            sub,
+            np.random.default_rng([seed, 2, i]),
+            xyz=xyz,
+            affine=affine,
+            sessions=list(sessions),
+            n_runs=n_runs,
+            first=i == 0,
+            slices=slice_timing_corrected,
+            simulation=simulation,
+        )
     return root
+
+
+def _write_subject(
+    root: Path,
+    sub: str,
+    rng: np.random.Generator,
+    *,
+    xyz: np.ndarray,
+    affine: np.ndarray,
+    sessions: list[str],
+    n_runs: int,
+    first: bool,
+    slices: bool,
+    simulation: dict[str, Any],
+) -> None:
+    """Simulate and write every run of one subject (all draws from the subject's ``rng``)."""
+    brain, baseline = subject_brain(rng, xyz)
+    responses = response_maps(rng, xyz.shape[:3], affine)
+    for ses in sessions or [None]:
+        for run in range(1, n_runs + 1):
+            bold, events, motion = simulate_run(
+                rng, baseline=baseline, brain=brain, responses=responses, **simulation
+            )
+            if first and run == 1 and ses == (sessions[0] if sessions else None):
+                # a trial without a type (e.g. an instruction screen): BIDS' n/a
+                extra = {"onset": 3.0, "duration": 1.5, "trial_type": np.nan}
+                events = pd.concat([pd.DataFrame([extra]), events], ignore_index=True)
+            session = f"ses-{ses}" if ses else None
+            _write_run(
+                root,
+                "_".join(x for x in (f"sub-{sub}", session, f"task-{TASK}", f"run-{run}") if x),
+                "/".join(x for x in (f"sub-{sub}", session, "func") if x),
+                bold=bold,
+                mask=run_mask(rng, brain),
+                events=events,
+                confounds=make_confounds(rng, motion, bold[brain].mean(axis=0), simulation["t_r"]),
+                affine=affine,
+                t_r=simulation["t_r"],
+                slices=slices,
+            )

@@ -1,34 +1,32 @@
 """Stage 7, figures: arrays -> PNG with matplotlib only; no statistic is computed here.
 
-``brain`` holds the glass brains, slices, cluster thumbnails, design and contrast matrices,
-histograms and null distributions, and the PNG encoding the report embeds.
+``style`` holds the colours and fonts, ``png`` the encoding the report embeds, ``display`` the
+anatomical background grid maps are put onto, ``mosaic`` the composition of brain panels and
+colour bars, ``brain`` the glass brains, slices and cluster thumbnails, ``matrices`` the design
+and contrast matrices, ``distributions`` histograms and null distributions. The names below
+are the contract with the report.
 """
 
 from __future__ import annotations
 
 from .brain import (
-    DEFAULT_DPI,
-    NEGATIVE_COLORS,
-    POSITIVE_COLORS,
-    Background,
-    ColorScale,
-    MatrixLayout,
-    Png,
-    ThresholdLine,
-    colorize,
-    load_background,
-    matrix_layout,
     plot_cluster_thumbnails,
-    plot_contrast_matrix,
-    plot_design_matrix,
     plot_glass_brain,
-    plot_histogram,
-    plot_null_distribution,
     plot_ortho,
     plot_slices,
-    resample,
     slice_cuts,
-    to_display,
+)
+from .display import Background, load_background, resample, to_display
+from .distributions import ThresholdLine, plot_histogram, plot_null_distribution
+from .matrices import MatrixLayout, matrix_layout, plot_contrast_matrix, plot_design_matrix
+from .mosaic import ColorScale, colorize
+from .png import Png
+from .style import (
+    DEFAULT_DPI,
+    NEGATIVE_CMAP,
+    NEGATIVE_COLORS,
+    POSITIVE_CMAP,
+    POSITIVE_COLORS,
 )
 
 __all__ = [
@@ -39,6 +37,7 @@ __all__ = [
     "load_background",
     "matrix_layout",
     "MatrixLayout",
+    "NEGATIVE_CMAP",
     "NEGATIVE_COLORS",
     "plot_cluster_thumbnails",
     "plot_contrast_matrix",
@@ -49,6 +48,7 @@ __all__ = [
     "plot_ortho",
     "plot_slices",
     "Png",
+    "POSITIVE_CMAP",
     "POSITIVE_COLORS",
     "resample",
     "slice_cuts",

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ContrastError, DesignError, InputError
+from ..inputs.resample import resample_nearest
 
 #: Relative tolerance of the estimability check ``c pinv(X) X == c`` (as the contrasts').
 ESTIMABLE_RTOL = 1e-8
@@ -525,8 +526,8 @@ def mask_coverage(
     n_template = int(t.sum())
     if n_template == 0:
         raise InputError("the template mask is empty; expected its brain voxels set.")
-    mask_on_template = _resample_nearest(m, a, t.shape, ta)
-    template_on_mask = _resample_nearest(t, ta, m.shape, a)
+    mask_on_template = resample_nearest(m, a, t.shape, ta, fill=False)
+    template_on_mask = resample_nearest(t, ta, m.shape, a, fill=False)
     n_mask = int(m.sum())
     n_outside = int(np.sum(m & ~template_on_mask))
     return MaskCoverage(
@@ -536,33 +537,6 @@ def mask_coverage(
         n_outside=n_outside,
         fraction_outside=n_outside / n_mask if n_mask else float("nan"),
     )
-
-
-def _resample_nearest(
-    source: np.ndarray,
-    source_affine: np.ndarray,
-    target_shape: tuple[int, ...],
-    target_affine: np.ndarray,
-) -> np.ndarray:
-    """Boolean ``source`` at each target voxel's centre, nearest neighbour in world space.
-
-    Private on purpose: the package's shared world-coordinate resampling (issue 11,
-    ``inputs/resample.py``) replaces it once it exists. Target voxels whose nearest source
-    voxel lies outside the source grid are False. Rounding is ``floor(x + 0.5)``.
-    """
-    to_source = np.linalg.inv(source_affine) @ target_affine
-    out = np.zeros(target_shape, dtype=bool)
-    ii, jj = np.meshgrid(np.arange(target_shape[0]), np.arange(target_shape[1]), indexing="ij")
-    plane = np.stack([ii.ravel(), jj.ravel()], axis=1).astype(np.float64)
-    bounds = np.array(source.shape)
-    for k in range(target_shape[2]):  # one slice at a time: memory O(X * Y)
-        ijk = np.column_stack([plane, np.full(len(plane), float(k))])
-        src = np.floor(ijk @ to_source[:3, :3].T + to_source[:3, 3] + 0.5).astype(np.int64)
-        inside = np.all((src >= 0) & (src < bounds), axis=1)
-        values = np.zeros(len(src), dtype=bool)
-        values[inside] = source[tuple(src[inside].T)]
-        out[:, :, k] = values.reshape(target_shape[0], target_shape[1])
-    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,23 +1,36 @@
 """The analysis mask, and conversion between images and (n_images, n_voxels) arrays.
 
-``build_mask`` makes the mask of second-level and map inputs (``auto`` or a mask file);
-:func:`compute_epi_mask` the automatic mask of first-level runs.
+:func:`build_mask` is the one place an analysis mask is made, for every level, from
+``model.mask``: a mask file (its non-zero voxels, nearest neighbour onto the data grid through
+:mod:`.resample`) or ``auto`` — :func:`auto_mask` for second-level inputs and maps (finite and
+non-zero in every image), :func:`compute_epi_mask` of the runs' mean image for first-level
+BOLD runs. :class:`Masker` converts volumes to in-mask vectors and back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from nibabel.affines import apply_affine
 from scipy import ndimage
 
 from ..errors import InputError
+from .bold import run_mean_image
 from .images import image_data, load_image
+from .resample import resample_nearest
 
+#: ``rule`` of each kind of mask, as summary.json states it.
 AUTO_MASK_RULE = "voxels that are finite and non-zero in every input image (before smoothing)"
+EPI_MASK_RULE = (
+    "EPI mask from the mean of the runs' mean images: threshold at the largest gap of the "
+    "intensity histogram between its 20 % and 85 % quantiles, largest connected component, "
+    "morphological opening and hole filling"
+)
+FILE_MASK_RULE = "non-zero voxels of the mask file (nearest-neighbour onto the data grid)"
+FINITE_RULE = ", where every input is finite"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,18 +97,25 @@ def auto_mask(volumes: np.ndarray) -> np.ndarray:
     return mask
 
 
-def resample_mask(
-    mask: np.ndarray, mask_affine: np.ndarray, shape: tuple[int, ...], affine: np.ndarray
-) -> np.ndarray:
-    """Resample a mask onto another grid with nearest-neighbour lookup in world space."""
-    if mask.shape == tuple(shape) and np.allclose(mask_affine, affine, atol=1e-4):
-        return mask.astype(bool)
-    ijk = np.indices(shape, dtype=float).reshape(3, -1).T
-    src = apply_affine(np.linalg.inv(mask_affine) @ affine, ijk)
-    values = ndimage.map_coordinates(
-        mask.astype(np.uint8), src.T, order=0, mode="constant", cval=0, prefilter=False
-    )
-    return values.reshape(shape).astype(bool)
+def mask_from_file(path: str | Path, shape: Sequence[int], affine: np.ndarray) -> np.ndarray:
+    """The non-zero voxels of a mask image on the data grid (nearest neighbour).
+
+    Parameters
+    ----------
+    path : str or Path
+        NIfTI mask image, on any grid.
+    shape : sequence of 3 int
+        Data grid shape.
+    affine : (4, 4) ndarray
+        Data grid voxel-to-world affine.
+
+    Returns
+    -------
+    (X, Y, Z) ndarray of bool
+        False where the data grid lies outside the mask image.
+    """
+    img = load_image(path)
+    return resample_nearest(image_data(img) != 0, img.affine, shape, affine, fill=False)
 
 
 def check_mask(mask: np.ndarray, *, source: str) -> None:
@@ -188,34 +208,60 @@ def compute_epi_mask(
 
 
 def build_mask(
-    spec: str | Path, volumes: np.ndarray, affine: np.ndarray
+    spec: str | Path,
+    *,
+    affine: np.ndarray,
+    volumes: np.ndarray | None = None,
+    runs: Sequence[tuple[Any, str]] | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """The analysis mask from ``model.mask`` (``auto`` or a NIfTI file) and the inputs.
+    """The analysis mask from ``model.mask`` (``auto`` or a NIfTI file), for every level.
+
+    Parameters
+    ----------
+    spec : 'auto' or path
+        ``model.mask``.
+    affine : (4, 4) ndarray
+        Voxel-to-world affine of the data grid.
+    volumes : (n, X, Y, Z) ndarray, optional
+        Second-level inputs or maps: ``auto`` keeps the voxels finite and non-zero in every
+        image (:func:`auto_mask`); a mask file is restricted to voxels finite in every image.
+    runs : sequence of (4D image, source), optional
+        First-level BOLD runs on the data grid (``source`` names the run in messages):
+        ``auto`` is the EPI mask of the mean of the runs' mean images
+        (:func:`compute_epi_mask`). Exactly one of ``volumes`` and ``runs`` is given.
 
     Returns
     -------
     mask : (X, Y, Z) ndarray of bool
     info : dict
         ``source``, ``rule`` and ``n_voxels`` for summary.json.
+
+    Raises
+    ------
+    InputError
+        The mask is empty, or a mask file does not overlap the inputs' finite voxels.
     """
+    if (volumes is None) == (runs is None):
+        raise ValueError("give exactly one of volumes and runs")
+    shape = volumes.shape[1:] if volumes is not None else runs[0][0].shape[:3]
     if spec == "auto":
-        mask = auto_mask(volumes)
-        info = {"source": "auto", "rule": AUTO_MASK_RULE}
+        if volumes is not None:
+            mask, rule = auto_mask(volumes), AUTO_MASK_RULE
+        else:
+            mean = np.mean([run_mean_image(img, source=src) for img, src in runs], axis=0)
+            mask, rule = compute_epi_mask(mean), EPI_MASK_RULE
+        info: dict[str, Any] = {"source": "auto", "rule": rule}
     else:
-        img = load_image(spec)
-        given = image_data(img) != 0
-        mask = resample_mask(given, img.affine, volumes.shape[1:], affine)
-        finite = np.all(np.isfinite(volumes), axis=0)
-        mask &= finite
-        info = {
-            "source": str(spec),
-            "rule": "non-zero voxels of the mask file (nearest-neighbour onto the data grid), "
-            "where every input is finite",
-        }
-        if not mask.any():
-            raise InputError(
-                f"the mask {spec} does not overlap the inputs' finite voxels (no voxel in common)"
-            )
+        mask, rule = mask_from_file(spec, shape, affine), FILE_MASK_RULE
+        if volumes is not None:
+            mask &= np.all(np.isfinite(volumes), axis=0)
+            rule += FINITE_RULE
+            if not mask.any():
+                raise InputError(
+                    f"the mask {spec} does not overlap the inputs' finite voxels (no voxel in "
+                    "common)"
+                )
+        info = {"source": str(spec), "rule": rule}
     check_mask(mask, source=info["source"])
     info["n_voxels"] = int(mask.sum())
     return mask, info

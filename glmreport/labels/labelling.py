@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AtlasError
-from .atlas import LoadedAtlas, atlas_notes, resample_atlas, sample_atlas
+from .atlas import LoadedAtlas, atlas_notes
+from .sampling import resample_atlas, sample_atlas
 
 __all__ = [
     "NO_LABEL",
@@ -265,13 +266,7 @@ def label_tables(
     cluster_ids = [int(k) for k in clusters["cluster_id"]] if len(clusters) else []
     notes: list[str] = []
     for atlas in atlases:
-        for table, label in ((clusters, "clusters"), (peaks, "peaks")):
-            if atlas.name in table.columns:
-                where = f"{atlas.spec.where}: " if atlas.spec.where else ""
-                raise AtlasError(
-                    f"{where}atlas name '{atlas.name}' clashes with the {label} table column "
-                    f"of the same name; give the atlas another 'name'."
-                )
+        _check_column_name(atlas, clusters, peaks)
         if not atlas.ok:
             peak_cells = [UNAVAILABLE] * len(peaks)
             cluster_cells = [UNAVAILABLE] * len(clusters)
@@ -288,12 +283,7 @@ def label_tables(
                 prob_threshold=prob_threshold,
             )
             if atlas.kind == "probabilistic":
-                notes.append(
-                    f"Atlas '{atlas.name}' is probabilistic: peaks list every label with a "
-                    f"probability of at least {prob_threshold:g}% at the peak; cluster "
-                    "composition counts each voxel for its most probable label when that "
-                    f"probability is at least {prob_threshold:g}%."
-                )
+                notes.append(_probabilistic_note(atlas, prob_threshold))
         peaks[atlas.name] = pd.Series(peak_cells, index=peaks.index, dtype=object)
         clusters[atlas.name] = pd.Series(cluster_cells, index=clusters.index, dtype=object)
     if cluster_ids and any(atlas.ok for atlas in atlases):
@@ -305,3 +295,24 @@ def label_tables(
             )
     notes = atlas_notes(atlases) + [n for n in notes if n not in atlas_notes(atlases)]
     return clusters, peaks, notes
+
+
+def _check_column_name(atlas: LoadedAtlas, clusters: pd.DataFrame, peaks: pd.DataFrame) -> None:
+    """Refuse an atlas whose name is already a column of the tables."""
+    for table, label in ((clusters, "clusters"), (peaks, "peaks")):
+        if atlas.name in table.columns:
+            where = f"{atlas.spec.where}: " if atlas.spec.where else ""
+            raise AtlasError(
+                f"{where}atlas name '{atlas.name}' clashes with the {label} table column "
+                f"of the same name; give the atlas another 'name'."
+            )
+
+
+def _probabilistic_note(atlas: LoadedAtlas, prob_threshold: float) -> str:
+    """How a probabilistic atlas's labels were read (a table note)."""
+    return (
+        f"Atlas '{atlas.name}' is probabilistic: peaks list every label with a "
+        f"probability of at least {prob_threshold:g}% at the peak; cluster "
+        "composition counts each voxel for its most probable label when that "
+        f"probability is at least {prob_threshold:g}%."
+    )

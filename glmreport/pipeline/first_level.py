@@ -6,13 +6,14 @@ are computed, so memory holds one run's in-mask data at a time (read one volume 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..config.specs import RunConfig, RunSpec
+from ..config.specs import ContrastSpec, ModelConfig, RunConfig, RunSpec
 from ..errors import ContrastError, InputError
 from ..glm.ar1 import fit_first_level
 from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights, make_label
@@ -25,18 +26,12 @@ from ..glm.first_level import (
 )
 from ..glm.fixed_effects import fixed_effects
 from ..glm.results import ContrastResult, DesignMatrix
-from ..inputs.bold import run_mean_image, run_timeseries
-from ..inputs.images import file_digests, image_data, load_image, sha256
-from ..inputs.masking import Masker, check_mask, compute_epi_mask, resample_mask
+from ..inputs.bold import run_timeseries
+from ..inputs.images import file_digests, load_image, sha256
+from ..inputs.masking import Masker, build_mask
 from ..inputs.smoothing import smooth
 from ..inputs.tables import read_table
 from .prepared import Prepared
-
-EPI_MASK_RULE = (
-    "EPI mask from the mean of the runs' mean images: threshold at the largest gap of the "
-    "intensity histogram between its 20 % and 85 % quantiles, largest connected component, "
-    "morphological opening and hole filling"
-)
 
 
 def _read_events(path, source: str):
@@ -79,37 +74,8 @@ def run_design(run: RunSpec, n_scans: int, config: RunConfig) -> tuple[DesignMat
     return design, notes + check_design(design)
 
 
-def _mask(config: RunConfig, imgs: list, shape, affine) -> tuple[np.ndarray, dict[str, Any]]:
-    spec = config.model.mask
-    if spec == "auto":
-        mean = np.mean(
-            [
-                run_mean_image(img, source=str(r.bold))
-                for img, r in zip(imgs, config.model.runs, strict=True)
-            ],
-            axis=0,
-        )
-        mask = compute_epi_mask(mean)
-        info = {"source": "auto", "rule": EPI_MASK_RULE}
-    else:
-        img = load_image(spec)
-        mask = resample_mask(image_data(img) != 0, img.affine, shape, affine)
-        info = {"source": str(spec), "rule": "non-zero voxels of the mask file (nearest-neighbour)"}
-    check_mask(mask, source=info["source"])
-    info["n_voxels"] = int(mask.sum())
-    return mask, info
-
-
-def prepare_first_level(
-    config: RunConfig, *, fit: bool = True, log: Callable[[str], None]
-) -> Prepared:
-    """Load, design, fit and contrast every run; combine runs by fixed effects.
-
-    Returns
-    -------
-    glmreport.pipeline.prepared.Prepared
-    """
-    model = config.model
+def _load_runs(model: ModelConfig) -> tuple[list[Any], dict[str, str]]:
+    """The runs' 4D images (one voxel grid, checked) and the sha256 of each BOLD file."""
     digests = dict(
         zip(
             [str(r.bold) for r in model.runs],
@@ -126,53 +92,110 @@ def prepare_first_level(
                 f"{'the same' if np.allclose(img.affine, affine, atol=1e-4) else 'another'} "
                 f"affine, the first run {model.runs[0].bold} has shape {shape}"
             )
-    designs = []
-    for run, img in zip(model.runs, imgs, strict=True):
-        designs.append(run_design(run, img.shape[3], config))
+    return imgs, digests
+
+
+def prepare_first_level(
+    config: RunConfig, *, fit: bool = True, log: Callable[[str], None]
+) -> Prepared:
+    """Load, design, fit and contrast every run; combine runs by fixed effects.
+
+    Returns
+    -------
+    glmreport.pipeline.prepared.Prepared
+    """
+    model = config.model
+    imgs, digests = _load_runs(model)
+    affine = imgs[0].affine
+    designs = [
+        run_design(run, img.shape[3], config) for run, img in zip(model.runs, imgs, strict=True)
+    ]
     parsed = _parse_contrasts(config, [d for d, _ in designs])
     log(f"building the mask ({'EPI mask' if model.mask == 'auto' else 'from file'})")
-    mask, mask_info = _mask(config, imgs, shape, affine)
+    mask, mask_info = build_mask(
+        model.mask,
+        affine=affine,
+        runs=[(img, str(r.bold)) for img, r in zip(imgs, model.runs, strict=True)],
+    )
     masker = Masker(mask=mask, affine=np.asarray(affine, dtype=float))
+    contrasts: list[ContrastResult] = []
+    if fit:
+        per_run = _fit_runs(model, imgs, [d for d, _ in designs], parsed, masker, log)
+        contrasts = _combine_runs(model, parsed, per_run)
+    return Prepared(
+        masker=masker,
+        data=None,
+        fit=None,
+        table=None,
+        contrasts=tuple(contrasts),
+        model=_model_info(model, imgs, designs, mask_info, masker),
+        design=None,
+        extra_designs={
+            run.name: d.to_frame() for run, (d, _) in zip(model.runs, designs, strict=True)
+        },
+        inputs=_input_records(model, digests),
+    )
+
+
+#: Per contrast name, the (run name, result) of every run that has the contrast's columns.
+RunResults = dict[str, list[tuple[str, ContrastResult]]]
+
+
+def _fit_runs(
+    model: ModelConfig,
+    imgs: list[Any],
+    designs: list[DesignMatrix],
+    parsed: list[tuple[ContrastSpec, list[np.ndarray | None], str]],
+    masker: Masker,
+    log: Callable[[str], None],
+) -> RunResults:
+    """Fit every run in turn (one run's in-mask data in memory) and compute its contrasts."""
     volume_fn = None
     if model.smoothing_fwhm:
-        fwhm = model.smoothing_fwhm
+        affine, fwhm = masker.affine, model.smoothing_fwhm
         volume_fn = lambda vol: smooth(vol, affine, fwhm)  # noqa: E731
-    per_run: dict[str, list[ContrastResult]] = {spec.name: [] for spec, _, _ in parsed}
-    run_names: dict[str, list[str]] = {spec.name: [] for spec, _, _ in parsed}
-    if fit:
-        for i, (run, img) in enumerate(zip(model.runs, imgs, strict=True)):
-            design = designs[i][0]
-            log(f"{run.name}: reading {img.shape[3]} scans, fitting {model.noise_model.upper()}")
-            data = run_timeseries(img, mask, source=str(run.bold), volume_fn=volume_fn)
-            glm = fit_first_level(data, design, noise_model=model.noise_model)
-            del data
-            for spec, weights, label in parsed:
-                if weights[i] is None:
-                    continue
-                per_run[spec.name].append(
-                    compute_contrast(
-                        glm, weights[i], name=spec.name, label=label, stat_type=spec.stat_type
-                    )
+    out: RunResults = {spec.name: [] for spec, _, _ in parsed}
+    for i, (run, img) in enumerate(zip(model.runs, imgs, strict=True)):
+        log(f"{run.name}: reading {img.shape[3]} scans, fitting {model.noise_model.upper()}")
+        data = run_timeseries(img, masker.mask, source=str(run.bold), volume_fn=volume_fn)
+        glm = fit_first_level(data, designs[i], noise_model=model.noise_model)
+        del data
+        for spec, weights, label in parsed:
+            if weights[i] is not None:
+                result = compute_contrast(
+                    glm, weights[i], name=spec.name, label=label, stat_type=spec.stat_type
                 )
-                run_names[spec.name].append(run.name)
-    contrasts = []
-    if fit:
-        for spec, _, label in parsed:
-            results = per_run[spec.name]
-            if len(results) == 1:
-                contrasts.append(results[0])
-            else:
+                out[spec.name].append((run.name, result))
+    return out
+
+
+def _combine_runs(
+    model: ModelConfig,
+    parsed: list[tuple[ContrastSpec, list[np.ndarray | None], str]],
+    per_run: RunResults,
+) -> list[ContrastResult]:
+    """One result per contrast (fixed effects over its runs), plus per-run results if asked."""
+    contrasts: list[ContrastResult] = []
+    for spec, _, label in parsed:
+        names = [name for name, _ in per_run[spec.name]]
+        results = [result for _, result in per_run[spec.name]]
+        if len(results) == 1:
+            contrasts.append(results[0])
+        else:
+            contrasts.append(fixed_effects(results, name=spec.name, label=label, run_names=names))
+        if model.per_run_outputs and len(results) > 1:
+            taken = {c.label for c in contrasts}
+            for result, run_name in zip(results, names, strict=True):
+                run_label = make_label(f"{label} {run_name}", taken)
+                taken.add(run_label)
                 contrasts.append(
-                    fixed_effects(
-                        results, name=spec.name, label=label, run_names=run_names[spec.name]
-                    )
+                    dataclasses.replace(result, name=f"{spec.name} ({run_name})", label=run_label)
                 )
-            if model.per_run_outputs and len(results) > 1:
-                taken = {c.label for c in contrasts}
-                for res, rname in zip(results, run_names[spec.name], strict=True):
-                    run_label = make_label(f"{label} {rname}", taken)
-                    taken.add(run_label)
-                    contrasts.append(_renamed(res, f"{spec.name} ({rname})", run_label))
+    return contrasts
+
+
+def _input_records(model: ModelConfig, digests: dict[str, str]) -> list[dict[str, Any]]:
+    """Every file the runs read, with its run, kind and sha256 (provenance)."""
     inputs = []
     for run in model.runs:
         for kind in ("bold", "events", "confounds", "design"):
@@ -180,8 +203,19 @@ def prepare_first_level(
             if path is not None:
                 digest = digests.get(str(path)) or sha256(path)
                 inputs.append({"path": str(path), "run": run.name, "kind": kind, "sha256": digest})
+    return inputs
+
+
+def _model_info(
+    model: ModelConfig,
+    imgs: list[Any],
+    designs: list[tuple[DesignMatrix, list[str]]],
+    mask_info: dict[str, Any],
+    masker: Masker,
+) -> dict[str, Any]:
+    """The first-level model as summary.json describes it."""
     first = designs[0][0]
-    info = {
+    return {
         "level": "first",
         "design": f"first-level GLM, {model.noise_model.upper()} noise model",
         "n_inputs": len(model.runs),
@@ -212,26 +246,8 @@ def prepare_first_level(
             run.name: notes for run, (_, notes) in zip(model.runs, designs, strict=True) if notes
         },
         "voxel_size": masker.voxel_size.round(4).tolist(),
-        "shape": list(mask.shape),
+        "shape": list(masker.mask.shape),
     }
-    extra = {run.name: d.to_frame() for run, (d, _) in zip(model.runs, designs, strict=True)}
-    return Prepared(
-        masker=masker,
-        data=None,
-        fit=None,
-        table=None,
-        contrasts=tuple(contrasts),
-        model=info,
-        design=None,
-        extra_designs=extra,
-        inputs=inputs,
-    )
-
-
-def _renamed(result: ContrastResult, name: str, label: str) -> ContrastResult:
-    import dataclasses
-
-    return dataclasses.replace(result, name=name, label=label)
 
 
 def _parse_contrasts(config: RunConfig, designs: list[DesignMatrix]):

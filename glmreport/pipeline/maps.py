@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats as sps
 
-from ..config.specs import RunConfig
+from ..config.specs import MapSpec, RunConfig
 from ..errors import InputError
 from ..glm.contrasts import make_label
 from ..glm.pvalues import z_from_logp
@@ -21,47 +21,13 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = quiet) -> Pr
     paths = [m.path for m in model.maps]
     digests = file_digests(paths, what="map")
     volumes, affine = load_images(paths)
-    mask, mask_info = build_mask(model.mask, volumes, affine)
+    mask, mask_info = build_mask(model.mask, affine=affine, volumes=volumes)
     masker = Masker(mask=mask, affine=affine)
     contrasts, taken = [], set()
     for spec, vol in zip(model.maps, volumes, strict=True):
-        stat = vol[mask].astype(np.float64)
-        negative = int(np.sum(stat < 0))
-        if spec.stat == "F" and negative:
-            raise InputError(
-                f"F map '{spec.name}' ({spec.path}) has {negative} voxel(s) below 0 in the "
-                f"mask (minimum {stat.min():g}); an F statistic is >= 0: check the file and "
-                "its 'stat'"
-            )
-        if spec.stat == "t":
-            logp, log1mp = sps.t.logsf(stat, spec.dof), sps.t.logcdf(stat, spec.dof)
-            dof, df_num = spec.dof, 1
-        elif spec.stat == "F":
-            logp = sps.f.logsf(stat, spec.df_num, spec.dof)
-            log1mp = sps.f.logcdf(stat, spec.df_num, spec.dof)
-            dof, df_num = spec.dof, spec.df_num
-        else:
-            logp, log1mp = sps.norm.logsf(stat), sps.norm.logcdf(stat)
-            dof, df_num = np.inf, 1
         label = make_label(spec.name, taken)
         taken.add(label)
-        z = stat if spec.stat == "z" else z_from_logp(logp, log1mp=log1mp)
-        contrasts.append(
-            ContrastResult(
-                name=spec.name,
-                label=label,
-                stat_type="F" if spec.stat == "F" else "t",
-                weights=np.ones((1, 1)),
-                columns=(spec.name,),
-                effect=stat[None],
-                variance=np.full((1, 1, stat.size), np.nan),
-                stat=stat,
-                p=np.exp(logp),
-                z=z,
-                dof=float(dof),
-                df_num=int(df_num),
-            )
-        )
+        contrasts.append(_map_contrast(spec, vol[mask].astype(np.float64), label))
     inputs = [
         {"path": str(m.path), "name": m.name, "stat": m.stat, "sha256": digest}
         for m, digest in zip(model.maps, digests, strict=True)
@@ -89,4 +55,40 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = quiet) -> Pr
         contrasts=tuple(contrasts),
         model=info,
         inputs=inputs,
+    )
+
+
+def _map_contrast(spec: MapSpec, stat: np.ndarray, label: str) -> ContrastResult:
+    """An existing map's in-mask values as a contrast: its p and z from the stated statistic."""
+    negative = int(np.sum(stat < 0))
+    if spec.stat == "F" and negative:
+        raise InputError(
+            f"F map '{spec.name}' ({spec.path}) has {negative} voxel(s) below 0 in the "
+            f"mask (minimum {stat.min():g}); an F statistic is >= 0: check the file and "
+            "its 'stat'"
+        )
+    if spec.stat == "t":
+        logp, log1mp = sps.t.logsf(stat, spec.dof), sps.t.logcdf(stat, spec.dof)
+        dof, df_num = spec.dof, 1
+    elif spec.stat == "F":
+        logp = sps.f.logsf(stat, spec.df_num, spec.dof)
+        log1mp = sps.f.logcdf(stat, spec.df_num, spec.dof)
+        dof, df_num = spec.dof, spec.df_num
+    else:
+        logp, log1mp = sps.norm.logsf(stat), sps.norm.logcdf(stat)
+        dof, df_num = np.inf, 1
+    z = stat if spec.stat == "z" else z_from_logp(logp, log1mp=log1mp)
+    return ContrastResult(
+        name=spec.name,
+        label=label,
+        stat_type="F" if spec.stat == "F" else "t",
+        weights=np.ones((1, 1)),
+        columns=(spec.name,),
+        effect=stat[None],
+        variance=np.full((1, 1, stat.size), np.nan),
+        stat=stat,
+        p=np.exp(logp),
+        z=z,
+        dof=float(dof),
+        df_num=int(df_num),
     )

@@ -39,7 +39,7 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = quie
     digests = file_digests(list(table["path"]))
     log(f"loading {len(table)} input maps")
     volumes, affine = load_images(list(table["path"]))
-    mask, mask_info = build_mask(model.mask, volumes, affine)
+    mask, mask_info = build_mask(model.mask, affine=affine, volumes=volumes)
     spec = model.design
     if model.design_matrix is not None:
         spec = dataclasses.replace(

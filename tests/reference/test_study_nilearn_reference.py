@@ -17,7 +17,7 @@ import pytest
 from nibabel.affines import apply_affine
 
 pytest.importorskip("nilearn")
-from study_nilearn import nilearn_group_z  # noqa: E402
+from fixtures.study_nilearn import nilearn_group_z  # noqa: E402
 
 from glmreport.datasets.study import FACE_AMPLITUDE, FACE_BLOB_CENTER_MM, HOUSE_BLOB, write_study
 

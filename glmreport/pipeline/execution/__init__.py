@@ -1,0 +1,72 @@
+"""Run independent tasks in this process, on a local process pool or on a Dask cluster.
+
+The study pipeline runs one task per first-level run fit and one per chunk of permutations.
+A task is a top-level function called with one small picklable argument (file paths and
+settings, never arrays; use :func:`functools.partial` of a top-level function for more).
+Every executor runs the same function on the same argument with BLAS limited to one thread,
+and hands the results back in input order, so the results are identical whichever executor
+ran them. Tasks carry their own seeds (the caller derives them); an executor never reorders
+output and draws no random number.
+
+- :class:`SerialExecutor`: one task after the other in this process (``jobs=1``; the easiest
+  to debug, and what the tests of other modules use).
+- :class:`LocalExecutor`: a process pool started with ``forkserver`` (or ``spawn``), never
+  ``fork``, one BLAS thread per worker.
+- :class:`DaskExecutor`: a Dask distributed cluster that the user started; closing the
+  executor closes the client and never shuts the cluster down.
+
+An exception inside a task never escapes the worker as such: it comes back as a
+:class:`TaskFailure` (its type, message and traceback text), named after the task. With
+:func:`run_tasks` the caller chooses to stop at the first failure or to skip failed tasks.
+A :class:`~glmreport.errors.GlmReportError` raised by a task means its input is at fault
+(:class:`TaskError`, exit 2); any other exception is a bug (:class:`TaskInternalError`,
+reported with the task's traceback).
+"""
+
+from __future__ import annotations
+
+from .cluster import (
+    DaskExecutor,
+    DaskMissingError,
+    SchedulerUnreachableError,
+    WorkerEnvironmentError,
+)
+from .executors import MAX_TASK_BYTES, Executor, LocalExecutor, SerialExecutor
+from .failures import RemoteTraceback, TaskError, TaskFailure, TaskInternalError, WorkerLostError
+from .settings import (
+    DEFAULT_TIMEOUT,
+    MAX_JOBS,
+    ExecutionSettingError,
+    check_address,
+    check_jobs,
+    check_timeout,
+    default_jobs,
+)
+from .tasks import OnError, TaskResults, make_executor, run_tasks
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_JOBS",
+    "MAX_TASK_BYTES",
+    "DaskExecutor",
+    "DaskMissingError",
+    "ExecutionSettingError",
+    "Executor",
+    "LocalExecutor",
+    "OnError",
+    "RemoteTraceback",
+    "SchedulerUnreachableError",
+    "SerialExecutor",
+    "TaskError",
+    "TaskFailure",
+    "TaskInternalError",
+    "TaskResults",
+    "WorkerEnvironmentError",
+    "WorkerLostError",
+    "check_address",
+    "check_jobs",
+    "check_timeout",
+    "default_jobs",
+    "make_executor",
+    "run_tasks",
+]

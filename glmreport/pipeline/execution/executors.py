@@ -1,0 +1,265 @@
+"""Executors in this process and on a local process pool.
+
+Every executor runs the same function on the same argument with BLAS limited to one thread,
+and hands the results back in input order, so the results are identical whichever executor
+ran them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+import pickle
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent import futures
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Literal, TypeVar
+
+from .failures import Done, TaskError, TaskInternalError, WorkerLostError, cap, catch, raise_failure
+from .settings import check_jobs, default_jobs
+from .worker import blas_controller, call_task, init_worker
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_TASK_BYTES = 1 << 20  # pickled argument of one task: paths and settings, not arrays
+_NAME_CAP = 80
+
+
+class Executor(ABC):
+    """Runs a function over items, one task per item, and returns results in input order.
+
+    Attributes
+    ----------
+    jobs : int
+        How many tasks may run at once.
+    """
+
+    jobs: int
+
+    def as_completed(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        desc: str = "task",
+        names: Sequence[str] | None = None,
+    ) -> Iterator[tuple[int, R]]:
+        """Yield ``(index, result)`` for every item once, as tasks finish.
+
+        The caller may drop each result once consumed, so memory stays bounded by the tasks
+        in flight. The first failure raises (:class:`TaskError`, :class:`TaskInternalError`
+        or :class:`WorkerLostError`) and cancels the tasks not yet started.
+
+        Parameters
+        ----------
+        fn : callable
+            Top-level function of one picklable argument.
+        items : iterable
+            One argument per task: file paths and settings, not arrays.
+        desc : str
+            What the tasks are (names tasks in errors and on a Dask dashboard).
+        names : sequence of str, optional
+            One name per task for errors; default ``"<desc> <i> of <n>"``.
+        """
+        items = list(items)
+        labels = task_names(desc, names, len(items))
+        with contextlib.closing(self._outcomes(fn, items, labels, desc)) as outcomes:
+            for done in outcomes:
+                if done.failure is not None:
+                    raise_failure(done)
+                yield done.index, done.value
+
+    def map(
+        self,
+        fn: Callable[[T], R],
+        items: Iterable[T],
+        *,
+        desc: str = "task",
+        names: Sequence[str] | None = None,
+        on_result: Callable[[int, R], None] | None = None,
+    ) -> list[R]:
+        """Results of ``fn`` over ``items`` in input order (see :meth:`as_completed`).
+
+        ``on_result(index, result)`` is called as each task finishes (progress bars).
+        """
+        items = list(items)
+        results: list[Any] = [None] * len(items)
+        for index, value in self.as_completed(fn, items, desc=desc, names=names):
+            results[index] = value
+            if on_result is not None:
+                on_result(index, value)
+        return results
+
+    @abstractmethod
+    def _outcomes(
+        self, fn: Callable[[T], R], items: list[T], names: list[str], desc: str
+    ) -> Iterator[Done]:
+        """Yield every task once as it finishes; closing the iterator cancels the rest."""
+
+    def close(self) -> None:  # noqa: B027 - nothing to release unless a subclass holds something
+        """Release the executor's processes or connection (idempotent)."""
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialExecutor(Executor):
+    """Runs tasks one after the other in this process, BLAS limited to one thread per task."""
+
+    def __init__(self) -> None:
+        self.jobs = 1
+
+    def _outcomes(
+        self, fn: Callable[[T], R], items: list[T], names: list[str], desc: str
+    ) -> Iterator[Done]:
+        check_picklable(fn, items, names, MAX_TASK_BYTES)
+        for index, item in enumerate(items):
+            try:
+                with blas_controller().limit(limits=1, user_api="blas"):
+                    value = fn(item)
+            except Exception as exc:  # noqa: BLE001 - named and handed to the failure policy
+                yield Done(index, None, catch(exc).named(names[index]), exc)
+                continue
+            yield Done(index, value, None)
+
+
+class LocalExecutor(Executor):
+    """A pool of worker processes on this machine.
+
+    Workers start with ``forkserver`` where available, else ``spawn`` (never ``fork``: the
+    parent's threads and BLAS state must not be copied), with one BLAS thread each so that
+    ``jobs`` workers use ``jobs`` cores. The pool starts on first use and serves every batch
+    until :meth:`close`. At most ``2 * jobs`` tasks are in flight, so results that the
+    caller has not consumed yet do not pile up.
+
+    Parameters
+    ----------
+    jobs : int, optional
+        Worker processes; default the cores this process may use.
+    start_method : {'forkserver', 'spawn'}, optional
+    max_task_bytes : int
+        Largest pickled task argument accepted.
+    """
+
+    def __init__(
+        self,
+        jobs: int | None = None,
+        *,
+        start_method: Literal["forkserver", "spawn"] | None = None,
+        max_task_bytes: int = MAX_TASK_BYTES,
+    ) -> None:
+        self.jobs = default_jobs() if jobs is None else check_jobs(jobs)
+        methods = multiprocessing.get_all_start_methods()
+        method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
+        if method not in ("forkserver", "spawn"):
+            raise ValueError(f"start_method must be 'forkserver' or 'spawn', got {method!r}")
+        self.start_method = method
+        self.max_task_bytes = max_task_bytes
+        self._pool: futures.ProcessPoolExecutor | None = None
+
+    def _get_pool(self) -> futures.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = futures.ProcessPoolExecutor(
+                max_workers=self.jobs,
+                mp_context=multiprocessing.get_context(self.start_method),
+                initializer=init_worker,
+            )
+        return self._pool
+
+    def _outcomes(
+        self, fn: Callable[[T], R], items: list[T], names: list[str], desc: str
+    ) -> Iterator[Done]:
+        check_picklable(fn, items, names, self.max_task_bytes)
+        pool = self._get_pool()
+        todo = iter(enumerate(items))
+        pending: dict[futures.Future[Any], int] = {}
+        try:
+            while True:
+                for index, item in itertools.islice(todo, 2 * self.jobs - len(pending)):
+                    pending[self._submit(pool, fn, item, names[index])] = index
+                if not pending:
+                    return
+                finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                for future in sorted(finished, key=pending.__getitem__):
+                    index = pending.pop(future)
+                    yield self._done(future, index, names[index])
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def _submit(
+        self, pool: futures.ProcessPoolExecutor, fn: Callable[[T], R], item: T, name: str
+    ) -> futures.Future[Any]:
+        try:
+            return pool.submit(call_task, fn, item)
+        except BrokenProcessPool as exc:
+            raise self._lost(name, exc) from exc
+
+    def _done(self, future: futures.Future[Any], index: int, name: str) -> Done:
+        """The outcome of a finished future; a dead worker raises whatever the policy."""
+        try:
+            value, caught = future.result()
+        except BrokenProcessPool as exc:
+            raise self._lost(name, exc) from exc
+        return Done(index, value, None if caught is None else caught.named(name))
+
+    def _lost(
+        self, name: str, exc: BrokenProcessPool
+    ) -> TaskError | TaskInternalError | WorkerLostError:
+        """A worker died: the pool can run nothing more; a new one starts on the next batch."""
+        self._discard_pool()
+        lost = catch(exc, "worker")._replace(
+            message="a worker process died while running it (killed, or out of memory?); "
+            "try fewer --jobs"
+        )
+        return lost.named(name).exception()
+
+    def _discard_pool(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Wait for running tasks, cancel queued ones and stop the workers."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def task_names(desc: str, names: Sequence[str] | None, count: int) -> list[str]:
+    """One capped display name per task; given names must be unique strings."""
+    if names is None:
+        return [f"{desc} {i + 1} of {count}" for i in range(count)]
+    names = list(names)
+    if len(names) != count or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"names must be {count} non-empty strings, one per task")
+    if len(set(names)) != count:
+        raise ValueError("task names must be unique")
+    return [cap(n, _NAME_CAP) for n in names]
+
+
+def check_picklable(fn: Callable[..., Any], items: list[Any], names: list[str], limit: int) -> None:
+    """Tasks go to other processes: a top-level function and small picklable arguments."""
+    try:
+        pickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise TypeError(
+            f"task function {fn!r} cannot be sent to a worker process (use a top-level "
+            f"function, or functools.partial of one): {exc}"
+        ) from exc
+    for name, item in zip(names, items, strict=True):
+        try:
+            size = len(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL))
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise TypeError(f"the argument of task {name} cannot be pickled: {exc}") from exc
+        if size > limit:
+            raise ValueError(
+                f"the argument of task {name} takes {size} bytes pickled (limit {limit}); "
+                "send file paths and settings, not arrays"
+            )

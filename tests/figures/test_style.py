@@ -1,0 +1,36 @@
+"""Figure style: colour ramps, the brain palette, shortened labels."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.colors import to_rgb
+
+from glmreport.figures.style import (
+    NEG_LUT,
+    NEGATIVE_COLORS,
+    PALETTE,
+    PALETTE_WHITE,
+    POS_LUT,
+    POSITIVE_COLORS,
+    shorten,
+)
+
+
+def test_ramps_run_from_the_first_to_the_last_colour():
+    for lut, colors in ((POS_LUT, POSITIVE_COLORS), (NEG_LUT, NEGATIVE_COLORS)):
+        assert lut.shape == (256, 3) and lut.dtype == np.uint8
+        np.testing.assert_array_equal(lut[0], np.round(np.array(to_rgb(colors[0])) * 255))
+        np.testing.assert_array_equal(lut[-1], np.round(np.array(to_rgb(colors[-1])) * 255))
+
+
+def test_palette_holds_white_at_its_index():
+    flat = PALETTE.getpalette()
+    assert len(flat) == 768
+    assert flat[3 * PALETTE_WHITE : 3 * PALETTE_WHITE + 3] == [255, 255, 255]
+    assert flat[:3] == [0, 0, 0]  # the darkest gray first
+
+
+def test_shorten_cuts_with_an_ellipsis():
+    assert shorten("short") == "short"
+    long = "a rather long column name that gets shortened"
+    assert shorten(long) == long[:27] + "\u2026" and len(shorten(long, 10)) == 10
