@@ -8,9 +8,7 @@ the config file's folder.
 
 from __future__ import annotations
 
-import math
 import re
-import reprlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,13 +17,25 @@ import yaml
 
 from ..errors import AtlasError, ConfigError, DesignError, suggest
 from .atlas_registry import registry_spec
-from .correction_labels import assign_descs, check_label, check_repeats
+from .corrections import parse_corrections
+from .fields import (
+    _at,
+    _bool,
+    _check_keys,
+    _given,
+    _int,
+    _list,
+    _mapping,
+    _number,
+    _short,
+    _str,
+    _str_list,
+)
 from .formula import parse_formula
 from .specs import (
     AtlasSpec,
     ClusterOptions,
     ContrastSpec,
-    CorrectionSpec,
     DesignSpec,
     InputsSpec,
     MapSpec,
@@ -41,8 +51,6 @@ from .vocabulary import (
     HRF_MODELS,
     LEVELS,
     MAP_STATS,
-    MAX_RESAMPLES,
-    METHODS,
     NOISE_MODELS,
 )
 
@@ -58,17 +66,16 @@ MAX_YAML_DEPTH = 50
 #: Largest smoothing kernel (FWHM, mm): far beyond any analysis (typical 4-12 mm); the cost of
 #: smoothing grows with the kernel width.
 MAX_SMOOTHING_FWHM_MM = 50.0
-#: Most contrasts, corrections, first-level runs, maps and atlases in one config.
+#: Most contrasts, first-level runs, maps and atlases in one config (corrections: see
+#: :data:`.corrections.MAX_CORRECTIONS`).
 MAX_CONTRASTS = 200
-MAX_CORRECTIONS = 32
 MAX_RUNS = 100
 MAX_MAPS = 200
 MAX_ATLASES = 16
-#: Most FIR delays and the largest delay (scans); most ARI thresholds; most sub-peaks per
-#: cluster; highest polynomial drift order.
+#: Most FIR delays and the largest delay (scans); most sub-peaks per cluster; highest
+#: polynomial drift order.
 MAX_FIR_DELAYS = 64
 MAX_FIR_DELAY = 100
-MAX_ARI_THRESHOLDS = 20
 MAX_SUBPEAKS = 100
 MAX_DRIFT_ORDER = 20
 #: Longest name (contrasts, runs, maps, atlases) and contrast expression, in characters.
@@ -77,80 +84,7 @@ MAX_EXPRESSION_CHARS = 10_000
 
 
 # ---------------------------------------------------------------------------------------------
-# small typed readers: each takes the raw value and its YAML path
-
-
-def _type_name(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)
-
-
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 2, 50, 50, 40
-_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
-
-
-def _short(text: Any, limit: int = 60) -> str:
-    """``str(text)`` cut to ``limit`` characters for messages (never an unbounded value)."""
-    text = text if isinstance(text, str) else _REPR.repr(text)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _given(value: Any) -> str:
-    return f"{_type_name(value)} ({_short(_REPR.repr(value))})"
-
-
-def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"expected a mapping of keys to values, got {_given(value)}", path=path)
-    for key in value:
-        if not isinstance(key, str):
-            raise ConfigError(f"keys must be strings, got {_given(key)}", path=path)
-    return value
-
-
-def _at(path: str, key: str) -> str:
-    """YAML path of ``key`` under ``path``, the key cut for messages."""
-    key = _short(key, 40)
-    return f"{path}.{key}" if path else key
-
-
-def _check_keys(
-    value: Mapping[str, Any],
-    path: str,
-    allowed: tuple[str, ...] | list[str],
-    required: tuple[str, ...] = (),
-) -> None:
-    for key in value:
-        if key not in allowed:
-            raise ConfigError(
-                f"unknown key '{_short(key, 40)}'; expected one of: {', '.join(allowed)}."
-                + suggest(key[:100], allowed),
-                path=_at(path, key),
-            )
-    for key in required:
-        if key not in value:
-            raise ConfigError(f"missing required key '{key}'", path=path or None)
-
-
-def _str(value: Any, path: str, *, choices: tuple[str, ...] | None = None) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"expected a non-empty string, got {_given(value)}", path=path)
-    if choices is not None and value not in choices:
-        raise ConfigError(
-            f"expected one of {', '.join(choices)}, got '{_short(value)}'."
-            + suggest(value[:100], choices),
-            path=path,
-        )
-    return value
+# readers of this module (the generic ones are in .fields)
 
 
 def _name(value: Any, path: str) -> str:
@@ -162,71 +96,6 @@ def _name(value: Any, path: str) -> str:
             path=path,
         )
     return text
-
-
-def _bool(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"expected true or false, got {_given(value)}", path=path)
-    return value
-
-
-def _number(
-    value: Any,
-    path: str,
-    *,
-    low: float | None = None,
-    high: float | None = None,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"expected a number, got {_given(value)}", path=path)
-    try:
-        value = float(value)
-    except OverflowError:
-        raise ConfigError(
-            f"expected a number, got {_given(value)} (too large)", path=path
-        ) from None
-    if not math.isfinite(value):
-        raise ConfigError(f"expected a finite number, got {value}", path=path)
-    if low is not None and (value < low or (low_open and value == low)):
-        bound = f"> {low:g}" if low_open else f">= {low:g}"
-        raise ConfigError(f"expected a number {bound}, got {value:g}", path=path)
-    if high is not None and (value > high or (high_open and value == high)):
-        bound = f"< {high:g}" if high_open else f"<= {high:g}"
-        raise ConfigError(f"expected a number {bound}, got {value:g}", path=path)
-    return value
-
-
-def _int(value: Any, path: str, *, low: int | None = None, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"expected an integer, got {_given(value)}", path=path)
-    if low is not None and value < low:
-        raise ConfigError(f"expected an integer >= {low}, got {_short(value, 30)}", path=path)
-    if high is not None and value > high:
-        raise ConfigError(f"expected an integer <= {high:,}, got {_short(value, 30)}", path=path)
-    return int(value)
-
-
-def _alpha(value: Any, path: str) -> float:
-    return _number(value, path, low=0.0, high=1.0, low_open=True, high_open=True)
-
-
-def _list(
-    value: Any, path: str, *, allow_scalar: bool = False, most: int | None = None
-) -> list[Any]:
-    if allow_scalar and value is not None and not isinstance(value, list | Mapping):
-        value = [value]
-    if not isinstance(value, list):
-        raise ConfigError(f"expected a list, got {_given(value)}", path=path)
-    if most is not None and len(value) > most:
-        raise ConfigError(f"at most {most} entries are allowed, got {len(value)}", path=path)
-    return value
-
-
-def _str_list(value: Any, path: str) -> tuple[str, ...]:
-    items = _list(value, path, allow_scalar=True)
-    return tuple(_str(v, f"{path}[{i}]") for i, v in enumerate(items))
 
 
 def _path(value: Any, path: str, base: Path) -> Path:
@@ -323,7 +192,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Ru
         contrasts = _contrasts(raw["contrasts"])
 
     names = [c.name for c in contrasts] + [m.name for m in model.maps]
-    corrections = _corrections(raw.get("corrections"), two_sided, names, model.level)
+    corrections = parse_corrections(raw.get("corrections"), two_sided, names, model.level)
     clusters = _clusters(raw.get("clusters"))
     atlases = _atlases(raw.get("atlases"), base_dir)
     report = _report(raw.get("report"))
@@ -845,154 +714,6 @@ def _check_definition(value: Any, path: str) -> None:
                 _number(item, f"{path}[{i}]")
         return
     raise ConfigError(f"expected an expression, mapping or list, got {_given(value)}", path=path)
-
-
-COMMON_CORRECTION_KEYS = ("method", "alpha", "two_sided", "contrasts", "desc")
-METHOD_KEYS: dict[str, tuple[str, ...]] = {
-    "uncorrected": ("cluster_extent",),
-    "fdr": ("cluster_extent",),
-    "bonferroni": ("cluster_extent",),
-    "permutation": (
-        "n_perm",
-        "seed",
-        "cluster_forming_p",
-        "tfce",
-        "blocks",
-        "tfce_E",
-        "tfce_H",
-        "tfce_dh",
-    ),
-    "ari": ("thresholds",),
-    "rft": ("cluster_forming_p", "fwhm_mm"),
-}
-DEFAULT_ALPHA = {"uncorrected": 0.001}
-
-
-def _corrections(
-    value: Any, two_sided: bool, contrast_names: list[str], level: str
-) -> tuple[CorrectionSpec, ...]:
-    if value is None:
-        return (CorrectionSpec(method="uncorrected", alpha=0.001, two_sided=two_sided),)
-    items = _list(value, "corrections", most=MAX_CORRECTIONS)
-    out = []
-    explicit = []
-    for i, item in enumerate(items):
-        where = f"corrections[{i}]"
-        raw = _mapping(item, where)
-        if "method" not in raw:
-            raise ConfigError(f"missing 'method' (one of {', '.join(METHODS)})", path=where)
-        method = _str(raw["method"], f"{where}.method", choices=METHODS)
-        _check_keys(raw, where, COMMON_CORRECTION_KEYS + METHOD_KEYS[method])
-        if level == "maps" and method == "permutation":
-            raise ConfigError(
-                "permutation inference needs the input images; model.level 'maps' supports "
-                "uncorrected, fdr, bonferroni, ari and rft (with fwhm_mm)",
-                path=f"{where}.method",
-            )
-        if level == "first" and method in ("permutation", "rft"):
-            raise ConfigError(
-                f"'{method}' is a group-level (second-level) inference; a first-level model "
-                "supports uncorrected, fdr, bonferroni and ari",
-                path=f"{where}.method",
-            )
-        alpha = (
-            _alpha(raw["alpha"], f"{where}.alpha")
-            if "alpha" in raw
-            else DEFAULT_ALPHA.get(method, 0.05)
-        )
-        sided = _bool(raw["two_sided"], f"{where}.two_sided") if "two_sided" in raw else two_sided
-        names = None
-        if "contrasts" in raw:
-            names = _str_list(raw["contrasts"], f"{where}.contrasts")
-            for j, name in enumerate(names):
-                if name not in contrast_names:
-                    raise ConfigError(
-                        f"unknown contrast '{_short(name)}'; contrasts are: "
-                        f"{_short(', '.join(contrast_names), 300)}."
-                        + suggest(name[:100], contrast_names),
-                        path=f"{where}.contrasts[{j}]",
-                    )
-        extent = 0
-        if "cluster_extent" in raw:
-            extent = _int(raw["cluster_extent"], f"{where}.cluster_extent", low=0)
-        params = _method_params(method, raw, where)
-        desc = check_label(raw["desc"], f"{where}.desc") if "desc" in raw else ""
-        explicit.append(bool(desc))
-        out.append(
-            CorrectionSpec(
-                method=method,
-                alpha=alpha,
-                two_sided=sided,
-                cluster_extent=extent,
-                contrasts=names,
-                params=params,
-                desc=desc,
-            )
-        )
-    check_repeats(out, contrast_names)
-    return assign_descs(out, explicit)
-
-
-def _method_params(method: str, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-    if method == "permutation":
-        cfp = raw.get("cluster_forming_p")
-        return {
-            "n_perm": _n_perm(raw.get("n_perm", 10000), f"{where}.n_perm", MAX_RESAMPLES),
-            "seed": _int(raw.get("seed", 0), f"{where}.seed", low=0),
-            "cluster_forming_p": None if cfp is None else _alpha(cfp, f"{where}.cluster_forming_p"),
-            "tfce": _bool(raw.get("tfce", False), f"{where}.tfce"),
-            "blocks": None if raw.get("blocks") is None else _str(raw["blocks"], f"{where}.blocks"),
-            "tfce_E": _number(raw.get("tfce_E", 0.5), f"{where}.tfce_E", low=0, low_open=True),
-            "tfce_H": _number(raw.get("tfce_H", 2.0), f"{where}.tfce_H", low=0, low_open=True),
-            "tfce_dh": "auto"
-            if raw.get("tfce_dh", "auto") == "auto"
-            else _number(raw["tfce_dh"], f"{where}.tfce_dh", low=0, low_open=True),
-        }
-    if method == "ari":
-        values = _list(
-            raw.get("thresholds", [2.5, 3.5, 4.5]),
-            f"{where}.thresholds",
-            allow_scalar=True,
-            most=MAX_ARI_THRESHOLDS,
-        )
-        if not values:
-            raise ConfigError("expected at least one threshold (z)", path=f"{where}.thresholds")
-        thresholds = [
-            _number(v, f"{where}.thresholds[{j}]", low=0, low_open=True)
-            for j, v in enumerate(values)
-        ]
-        return {"thresholds": sorted(thresholds)}
-    if method == "rft":
-        fwhm = raw.get("fwhm_mm")
-        if fwhm is not None:
-            items = _list(fwhm, f"{where}.fwhm_mm", allow_scalar=True)
-            if len(items) not in (1, 3):
-                raise ConfigError(
-                    "expected one FWHM or three (x, y, z) in mm", path=f"{where}.fwhm_mm"
-                )
-            fwhm = [_number(v, f"{where}.fwhm_mm", low=0, low_open=True) for v in items] * (
-                3 if len(items) == 1 else 1
-            )
-        return {
-            "cluster_forming_p": _alpha(
-                raw.get("cluster_forming_p", 0.001), f"{where}.cluster_forming_p"
-            ),
-            "fwhm_mm": fwhm,
-        }
-    return {}
-
-
-def _n_perm(value: Any, path: str, most: int) -> int:
-    """``n_perm``: 1 to ``most`` resamples."""
-    n = _int(value, path, low=1)
-    if n > most:
-        raise ConfigError(
-            f"expected at most {most:,} resamples, got {_short(n, 30)}: {most:,} already resolve "
-            f"p-values to 1/{most:,} (Monte Carlo error below 0.0003 at p = 0.05) and the run "
-            "time grows with the count",
-            path=path,
-        )
-    return n
 
 
 def _clusters(value: Any) -> ClusterOptions:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..config.specs import ContrastSpec
 from ..config.vocabulary import StatType
-from ..errors import ContrastError, suggest
+from ..errors import ContrastError, UnknownColumnError, suggest
 from .expressions import parse_expression
 from .pvalues import _f_p_z, _t_p_z
 from .results import ContrastResult, GLMFit
@@ -141,9 +141,10 @@ def _mapping_row(mapping: Mapping[Any, Any], columns: list[str], prefix: str) ->
     for key, value in mapping.items():
         key = str(key)
         if key not in columns:
-            raise ContrastError(
+            raise UnknownColumnError(
                 f"{prefix}unknown column '{key}'; design columns: {columns}."
-                + suggest(key, columns)
+                + suggest(key, columns),
+                column=key,
             )
         if not _is_number(value):
             raise ContrastError(f"{prefix}weight of '{key}' must be a number; got {value!r}.")

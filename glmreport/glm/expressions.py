@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ContrastError, suggest
+from ..errors import ContrastError, UnknownColumnError, suggest
 
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -67,9 +67,10 @@ def _tokenize(expression: str, columns: list[str], prefix: str) -> list[tuple[st
                 raise ContrastError(f"{prefix}unclosed backtick in '{expression}'.")
             name = expression[i + 1 : end]
             if name not in columns:
-                raise ContrastError(
+                raise UnknownColumnError(
                     f"{prefix}unknown column '{name}' in '{expression}'; design columns: "
-                    f"{columns}." + suggest(name, columns)
+                    f"{columns}." + suggest(name, columns),
+                    column=name,
                 )
             tokens.append(("col", columns.index(name), i))
             i = end + 1
@@ -102,9 +103,10 @@ def _tokenize(expression: str, columns: list[str], prefix: str) -> list[tuple[st
             hint = suggest(name, columns)
             if not hint and any(not c.isidentifier() for c in columns):
                 hint = " Write names with spaces or symbols in backticks, e.g. `my column`."
-            raise ContrastError(
+            raise UnknownColumnError(
                 f"{prefix}unknown column '{name}' in '{expression}'; design columns: "
-                f"{columns}." + hint
+                f"{columns}." + hint,
+                column=name,
             )
         raise ContrastError(
             f"{prefix}unexpected character '{ch}' at position {i + 1} of '{expression}'."

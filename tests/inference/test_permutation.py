@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import ndimage
 
-from glmreport.config.specs import CorrectionSpec
-from glmreport.errors import ConfigError
+from glmreport.config.specs import CorrectionSpec, PermutationParams
+from glmreport.errors import InferenceError
 from glmreport.glm.contrasts import compute_contrast
 from glmreport.glm.ols import fit_ols
 from glmreport.glm.results import DesignMatrix, GLMFit
 from glmreport.inference.context import InferenceContext
 from glmreport.inference.permutation import (
+    NullSettings,
     apply_permutation,
     cluster_forming_threshold,
     count_resamples,
@@ -125,7 +128,7 @@ def test_observed_stat_equals_glm(x, weights, stat_type):
     data, _ = _noise(12, 1)
     data = data + 0.3
     _, con = _contrast(data, x, weights, stat_type)
-    null = permutation_null(data, x, weights, n_perm=20, seed=0, stat_type=stat_type)
+    null = permutation_null(data, x, weights, NullSettings(n_perm=20, seed=0, stat_type=stat_type))
     np.testing.assert_allclose(null.stat, con.stat, rtol=1e-10, atol=1e-10)
     score = np.abs(con.stat) if null.two_sided else con.stat
     assert null.max_stat[0] == pytest.approx(score.max(), rel=1e-12)
@@ -158,7 +161,7 @@ def test_null_equals_direct_freedman_lane(weights, stat_type, two_sided):
     rng = np.random.default_rng(5)
     x = np.column_stack([_two_group(n), rng.normal(size=n)])
     null = permutation_null(
-        data, x, weights, n_perm=40, seed=3, two_sided=two_sided, stat_type=stat_type
+        data, x, weights, NullSettings(n_perm=40, seed=3, two_sided=two_sided, stat_type=stat_type)
     )
     model = partition_design(x, np.array(weights))
     assert null.scheme == model.scheme
@@ -171,7 +174,9 @@ def test_no_nuisance_permutation_is_plain_shuffle():
     n = 8
     data, _ = _noise(n, 4, shape=(5, 5, 5))
     age = np.linspace(-1, 2, n)
-    null = permutation_null(data, age[:, None], [[1.0]], n_perm=30, seed=1, two_sided=True)
+    null = permutation_null(
+        data, age[:, None], [[1.0]], NullSettings(n_perm=30, seed=1, two_sided=True)
+    )
     assert null.scheme == "freedman-lane"
     for r, value in zip(null.resamples, null.max_stat, strict=True):
         _, con = _contrast(data[r], age[:, None], [[1.0]])
@@ -192,7 +197,9 @@ def test_exact_sign_flips():
 
 def test_exact_enumeration_in_null():
     data, _ = _noise(6, 3, shape=(5, 5, 5))
-    null = permutation_null(data + 0.5, np.ones((6, 1)), [[1.0]], n_perm=10000, two_sided=True)
+    null = permutation_null(
+        data + 0.5, np.ones((6, 1)), [[1.0]], NullSettings(n_perm=10000, two_sided=True)
+    )
     assert null.exact and null.n_perm == 64
     p = fwe_p_values(np.abs(null.stat), null.max_stat)
     np.testing.assert_allclose(p * 64, np.round(p * 64), atol=1e-9)
@@ -255,7 +262,9 @@ def test_anova_within_subject_permutation():
     w[1, :3] = [0, 1, -1]
     data, _ = _noise(n_sub * n_cond, 6, shape=(5, 5, 4))
     blocks = np.repeat(np.arange(n_sub), n_cond)
-    null = permutation_null(data, x, w, n_perm=50, seed=0, blocks=blocks, stat_type="F")
+    null = permutation_null(
+        data, x, w, NullSettings(n_perm=50, seed=0, stat_type="F"), blocks=blocks
+    )
     assert null.scheme == "freedman-lane"
     assert np.all(blocks[null.resamples] == blocks[None, :])
     model = partition_design(x, w)
@@ -270,28 +279,33 @@ def test_anova_within_subject_permutation():
 def test_deterministic_for_seed_and_workers():
     data, mask = _noise(12, 8)
     x = np.ones((12, 1))
-    kw = {
-        "n_perm": 100,
-        "seed": 11,
-        "two_sided": True,
-        "mask": mask,
-        "cluster_threshold": cluster_forming_threshold(0.01, "t", 11, two_sided=True),
-        "tfce": True,
-    }
-    one = permutation_null(data, x, [[1.0]], n_jobs=1, **kw)
-    two = permutation_null(data, x, [[1.0]], n_jobs=3, **kw)
-    again = permutation_null(data, x, [[1.0]], n_jobs=2, **kw)
+    settings = NullSettings(
+        n_perm=100,
+        seed=11,
+        two_sided=True,
+        cluster_threshold=cluster_forming_threshold(0.01, "t", 11, two_sided=True),
+        tfce=True,
+    )
+
+    def null(**changes):
+        return permutation_null(data, x, [[1.0]], replace(settings, **changes), mask=mask)
+
+    one = null(n_jobs=1)
+    two = null(n_jobs=3)
+    again = null(n_jobs=2)
     for attr in ("max_stat", "max_size", "max_mass", "max_tfce", "tfce", "resamples"):
         np.testing.assert_array_equal(getattr(one, attr), getattr(two, attr))
         np.testing.assert_array_equal(getattr(one, attr), getattr(again, attr))
-    other = permutation_null(data, x, [[1.0]], n_jobs=1, **{**kw, "seed": 12})
+    other = null(n_jobs=1, seed=12)
     assert not np.array_equal(one.max_stat, other.max_stat)
     # max-only path, several batches
-    a = permutation_null(data, x, [[1.0]], n_perm=700, seed=1, n_jobs=1)
-    b = permutation_null(data, x, [[1.0]], n_perm=700, seed=1, n_jobs=2)
+    a = permutation_null(data, x, [[1.0]], NullSettings(n_perm=700, seed=1, n_jobs=1))
+    b = permutation_null(data, x, [[1.0]], NullSettings(n_perm=700, seed=1, n_jobs=2))
     np.testing.assert_array_equal(a.max_stat, b.max_stat)
     # the maps path gives the same max statistic as the max-only path
-    c = permutation_null(data, x, [[1.0]], n_perm=700, seed=1, mask=mask, tfce=True, n_jobs=2)
+    c = permutation_null(
+        data, x, [[1.0]], NullSettings(n_perm=700, seed=1, tfce=True, n_jobs=2), mask=mask
+    )
     np.testing.assert_allclose(a.max_stat, c.max_stat, rtol=1e-5)
 
 
@@ -299,9 +313,11 @@ def test_one_sided_and_cluster_nulls():
     data, mask = _noise(10, 9)
     x = np.ones((10, 1))
     thr = cluster_forming_threshold(0.05, "t", 9)
-    one = permutation_null(data, x, [[1.0]], n_perm=64, mask=mask, cluster_threshold=thr)
+    one = permutation_null(
+        data, x, [[1.0]], NullSettings(n_perm=64, cluster_threshold=thr), mask=mask
+    )
     two = permutation_null(
-        data, x, [[1.0]], n_perm=64, mask=mask, cluster_threshold=thr, two_sided=True
+        data, x, [[1.0]], NullSettings(n_perm=64, cluster_threshold=thr, two_sided=True), mask=mask
     )
     assert np.all(one.max_stat <= two.max_stat + 1e-6)
     assert np.all(one.max_size <= two.max_size)
@@ -358,7 +374,7 @@ def _planted(n=12, seed=10, shape=(14, 14, 12)):
 
 def test_apply_permutation_results():
     con, ctx, pos, neg = _planted()
-    params = {"n_perm": 400, "seed": 3, "cluster_forming_p": 0.001, "tfce": True}
+    params = PermutationParams(n_perm=400, seed=3, cluster_forming_p=0.001, tfce=True)
     spec = CorrectionSpec(method="permutation", alpha=0.05, two_sided=True, params=params)
     assert get_method("permutation") is apply_permutation
     results = apply_permutation(con, spec, ctx)
@@ -414,7 +430,7 @@ def test_apply_permutation_without_signal_and_one_sided():
     x = np.ones((10, 1))
     fit, con = _contrast(data, x, [[1.0]], columns=("intercept",))
     ctx = InferenceContext(mask=mask, affine=np.eye(4), data=data, fit=fit)
-    spec = CorrectionSpec(method="permutation", params={"n_perm": 100, "tfce": True})
+    spec = CorrectionSpec(method="permutation", params=PermutationParams(n_perm=100, tfce=True))
     max_t, tf = apply_permutation(con, spec, ctx)
     assert not max_t.two_sided and max_t.extras["null_label"] == "max t"
     assert tf.extras["null_label"] == "max TFCE"
@@ -432,7 +448,7 @@ def test_apply_permutation_f_contrast_and_blocks():
     spec = CorrectionSpec(
         method="permutation",
         two_sided=True,
-        params={"n_perm": 60, "blocks": "site", "cluster_forming_p": 0.01},
+        params=PermutationParams(n_perm=60, blocks="site", cluster_forming_p=0.01),
     )
     results = apply_permutation(con, spec, ctx)
     assert [r.desc for r in results] == ["permMaxT", "permClusterSize", "permClusterMass"]
@@ -446,20 +462,20 @@ def test_apply_permutation_f_contrast_and_blocks():
 
 def test_sign_flip_blocks_note():
     con, ctx, _, _ = _planted()
-    spec = CorrectionSpec(method="permutation", params={"n_perm": 50, "blocks": "site"})
+    spec = CorrectionSpec(method="permutation", params=PermutationParams(n_perm=50, blocks="site"))
     (max_t,) = apply_permutation(con, spec, ctx)
     assert "free" in max_t.extras["blocks_note"]
 
 
 def test_apply_permutation_errors():
     con, ctx, _, _ = _planted()
-    spec = CorrectionSpec(method="permutation", params={"n_perm": 10, "blocks": "subjct"})
-    with pytest.raises(ConfigError, match="Did you mean 'subject'"):
+    spec = CorrectionSpec(
+        method="permutation", params=PermutationParams(n_perm=10, blocks="subjct")
+    )
+    with pytest.raises(InferenceError, match="Did you mean 'subject'"):
         apply_permutation(con, spec, ctx)
-    with pytest.raises(ConfigError, match="n_prem"):
-        apply_permutation(con, CorrectionSpec(method="permutation", params={"n_prem": 5}), ctx)
     no_data = InferenceContext(mask=ctx.mask, affine=ctx.affine)
-    with pytest.raises(ConfigError, match="statistic maps"):
+    with pytest.raises(InferenceError, match="statistic maps"):
         apply_permutation(con, CorrectionSpec(method="permutation"), no_data)
     fit = ctx.fit
     ar1 = GLMFit(
@@ -471,13 +487,13 @@ def test_apply_permutation_errors():
         noise_model="ar1",
     )
     ar_ctx = InferenceContext(mask=ctx.mask, affine=ctx.affine, data=ctx.data, fit=ar1)
-    with pytest.raises(ConfigError, match="ar1"):
+    with pytest.raises(InferenceError, match="ar1"):
         apply_permutation(con, CorrectionSpec(method="permutation"), ar_ctx)
 
 
 def test_progress_bar(capsys):
     data, _ = _noise(8, 40, shape=(5, 5, 5))
-    permutation_null(data, np.ones((8, 1)), [[1.0]], n_perm=100, progress=True)
+    permutation_null(data, np.ones((8, 1)), [[1.0]], NullSettings(n_perm=100, progress=True))
     assert "permutations" in capsys.readouterr().err
 
 
@@ -498,5 +514,5 @@ def test_resample_count_is_arithmetic_and_bounded():
     with pytest.raises(ValueError, match="between 1 and 1,000,000"):
         make_resamples("sign-flip", 5, MAX_RESAMPLES + 1)
     check_resample_table(10_000, 1000)  # 1e7 entries: fine
-    with pytest.raises(ConfigError, match=r"use n_perm <= 268,435"):
+    with pytest.raises(InferenceError, match=r"use n_perm <= 268,435"):
         check_resample_table(MAX_RESAMPLES, 1000)

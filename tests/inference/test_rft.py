@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import integrate, ndimage, stats
 
-from glmreport.config.specs import CorrectionSpec
-from glmreport.errors import ConfigError
+from glmreport.config.specs import CorrectionSpec, RftParams
+from glmreport.errors import InferenceError
 from glmreport.glm.contrasts import compute_contrast
 from glmreport.glm.ols import fit_ols
 from glmreport.glm.results import DesignMatrix
@@ -38,7 +38,7 @@ from glmreport.inference.rft import (
     smoothness_for,
     smoothness_from_fwhm,
 )
-from glmreport.inference.rft.correction import RFT_CLUSTER_COLUMNS, RFT_PEAK_COLUMNS
+from glmreport.inference.rft.tables import RFT_CLUSTER_COLUMNS, RFT_PEAK_COLUMNS
 
 A = 4.0 * math.log(2.0)
 
@@ -447,7 +447,7 @@ def test_apply_rft_voxel_level(dataset):
 
 def test_apply_rft_cluster_level(dataset):
     contrast, ctx = dataset
-    spec = CorrectionSpec(method="rft", params={"cluster_forming_p": 0.01})
+    spec = CorrectionSpec(method="rft", params=RftParams(cluster_forming_p=0.01))
     _, cluster = apply_rft(contrast, spec, ctx)
     u_c = stats.t.isf(0.01, contrast.dof)
     assert cluster.threshold_stat == pytest.approx(u_c)
@@ -502,19 +502,16 @@ def test_apply_rft_f_contrast(dataset):
 def test_rft_needs_data_or_fwhm(dataset):
     contrast, ctx = dataset
     maps_only = InferenceContext(mask=ctx.mask, affine=ctx.affine)
-    with pytest.raises(ConfigError, match="fwhm_mm"):
+    with pytest.raises(InferenceError, match="fwhm_mm"):
         apply_rft(contrast, CorrectionSpec(method="rft"), maps_only)
-    spec = CorrectionSpec(method="rft", params={"fwhm_mm": 6.0})
+    spec = CorrectionSpec(method="rft", params=RftParams(fwhm_mm=(6.0, 6.0, 6.0)))
     voxel, _ = apply_rft(contrast, spec, maps_only)
     assert voxel.extras["smoothness_source"] == "fwhm_mm"
     np.testing.assert_allclose(voxel.extras["fwhm_voxels"], [3.0, 3.0, 3.0])
-    assert voxel.params["fwhm_mm"] == 6.0
+    assert voxel.params == {"cluster_forming_p": 0.001, "fwhm_mm": [6.0, 6.0, 6.0]}
     # a given FWHM overrides the estimate even when the model is available
     assert apply_rft(contrast, spec, ctx)[0].extras["smoothness_source"] == "fwhm_mm"
-    with pytest.raises(ConfigError, match="fwhm_mm"):
-        apply_rft(contrast, CorrectionSpec(method="rft", params={"fwhm_mm": [1, 2]}), maps_only)
-    with pytest.raises(ConfigError, match="cluster_forming_p"):
-        apply_rft(contrast, CorrectionSpec(method="rft", params={"cluster_forming_p": 2}), ctx)
+    # (the ranges of fwhm_mm and cluster_forming_p are checked once, by the config)
 
 
 def test_smoothness_is_estimated_once_per_fit(dataset):

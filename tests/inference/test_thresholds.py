@@ -238,11 +238,11 @@ def test_f_contrast_is_never_two_sided():
     vol, mask = _blob_map()
     vol = np.abs(vol)  # F-like: large values are evidence
     contrast = _contrast(vol, mask, stat_type="F", df_num=2)
-    spec = CorrectionSpec(method="bonferroni", alpha=0.05, two_sided=True, params={"x": 1})
+    spec = CorrectionSpec(method="bonferroni", alpha=0.05, two_sided=True)
     assert resolve_two_sided(contrast, spec) == (False, {"two_sided_ignored": "F contrast"})
     (r,) = apply_bonferroni(contrast, spec, _ctx(mask))
     assert not r.two_sided
-    assert r.params == {"x": 1, "two_sided_ignored": "F contrast"}
+    assert r.params == {"two_sided_ignored": "F contrast"}
     assert r.threshold_z == pytest.approx(bonferroni_threshold(mask.sum(), 0.05))
     p = stats.norm.sf(r.threshold_z)
     assert r.threshold_stat == pytest.approx(stats.f.isf(p, 2, DOF), rel=1e-6)
