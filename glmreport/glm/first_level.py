@@ -365,7 +365,6 @@ def check_design(design: DesignMatrix, *, corr_threshold: float = 0.999) -> list
     x = np.asarray(design.matrix, dtype=np.float64)
     cols = list(design.columns)
     n, p = x.shape
-    out: list[str] = []
     scale = np.maximum(np.abs(x).max(axis=0), 1e-300) if n else np.ones(p)
     ptp = np.ptp(x, axis=0) if n else np.zeros(p)
     constant = ptp <= 1e-12 * scale
@@ -374,11 +373,36 @@ def check_design(design: DesignMatrix, *, corr_threshold: float = 0.999) -> list
     keep = next((j for j in nonzero_const if cols[j] in ("constant", "intercept")), None)
     if keep is None and nonzero_const:
         keep = nonzero_const[0]
+    out: list[str] = []
     for j in range(p):
         if zero[j]:
             out.append(f"column {cols[j]} is constant (all zeros)")
         elif constant[j] and j != keep:
             out.append(f"column {cols[j]} is constant (a second intercept)")
+    identical = _identical_columns(x, cols, scale, constant, zero, keep, out)
+    _correlated_columns(x, cols, constant, identical, corr_threshold, out)
+    rank = int(np.linalg.matrix_rank(x)) if x.size else 0
+    if rank < p:
+        out.append(
+            f"the design is rank deficient: rank {rank} < {p} columns; some contrasts are not "
+            "estimable and the fit uses the minimum-norm solution"
+        )
+    if n <= rank:
+        out.append(f"the design leaves no residual degrees of freedom ({n} scans, rank {rank})")
+    return out
+
+
+def _identical_columns(
+    x: np.ndarray,
+    cols: list[str],
+    scale: np.ndarray,
+    constant: np.ndarray,
+    zero: np.ndarray,
+    keep: int | None,
+    out: list[str],
+) -> set[int]:
+    """Note each column identical to an earlier one in ``out``; return their indices."""
+    n, p = x.shape
     identical: set[int] = set()
     for i in range(p - 1):
         if zero[i]:
@@ -390,24 +414,28 @@ def check_design(design: DesignMatrix, *, corr_threshold: float = 0.999) -> list
             if j not in identical and not (constant[i] and constant[j] and j == keep):
                 out.append(f"columns {cols[i]} and {cols[j]} are identical")
                 identical.add(j)
+    return identical
+
+
+def _correlated_columns(
+    x: np.ndarray,
+    cols: list[str],
+    constant: np.ndarray,
+    identical: set[int],
+    corr_threshold: float,
+    out: list[str],
+) -> None:
+    """Note in ``out`` the pairs of varying columns correlated beyond ``corr_threshold``."""
     varying = np.flatnonzero(~constant)
-    if varying.size > 1 and n > 2:
-        centred = x[:, varying] - x[:, varying].mean(axis=0)
-        centred /= np.linalg.norm(centred, axis=0)
-        corr = centred.T @ centred
-        iu, ju = np.triu_indices(varying.size, k=1)
-        for a, b in zip(iu, ju, strict=True):
-            i, j = int(varying[a]), int(varying[b])
-            if abs(corr[a, b]) > corr_threshold and j not in identical:
-                out.append(
-                    f"columns {cols[i]} and {cols[j]} are highly correlated (r = {corr[a, b]:.4f})"
-                )
-    rank = int(np.linalg.matrix_rank(x)) if x.size else 0
-    if rank < p:
-        out.append(
-            f"the design is rank deficient: rank {rank} < {p} columns; some contrasts are not "
-            "estimable and the fit uses the minimum-norm solution"
-        )
-    if n <= rank:
-        out.append(f"the design leaves no residual degrees of freedom ({n} scans, rank {rank})")
-    return out
+    if varying.size <= 1 or x.shape[0] <= 2:
+        return
+    centred = x[:, varying] - x[:, varying].mean(axis=0)
+    centred /= np.linalg.norm(centred, axis=0)
+    corr = centred.T @ centred
+    iu, ju = np.triu_indices(varying.size, k=1)
+    for a, b in zip(iu, ju, strict=True):
+        i, j = int(varying[a]), int(varying[b])
+        if abs(corr[a, b]) > corr_threshold and j not in identical:
+            out.append(
+                f"columns {cols[i]} and {cols[j]} are highly correlated (r = {corr[a, b]:.4f})"
+            )
