@@ -32,7 +32,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-from glmreport.config.specs import CorrectionSpec
+from glmreport.config.specs import CorrectionSpec, PermutationParams
 from glmreport.glm.contrasts import compute_contrast
 from glmreport.glm.ols import fit_ols
 from glmreport.glm.results import DesignMatrix
@@ -69,7 +69,9 @@ def time_ours(data, mask, affine, params: dict) -> float:
     fit = fit_ols(data, DesignMatrix(matrix=x, columns=("intercept",)))
     con = compute_contrast(fit, np.ones((1, 1)), name="mean", label="mean", stat_type="t")
     ctx = InferenceContext(mask=mask, affine=affine, data=data, fit=fit)
-    spec = CorrectionSpec(method="permutation", alpha=0.05, two_sided=True, params=params)
+    spec = CorrectionSpec(
+        method="permutation", alpha=0.05, two_sided=True, params=PermutationParams(**params)
+    )
     t0 = time.perf_counter()
     apply_permutation(con, spec, ctx)
     return time.perf_counter() - t0

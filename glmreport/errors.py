@@ -43,6 +43,33 @@ class ContrastError(GlmReportError, ValueError):
     """A contrast is malformed, of the wrong width, or not estimable."""
 
 
+class UnknownColumnError(ContrastError):
+    """A contrast names a column the design does not have.
+
+    A first-level model skips such a contrast for the runs that lack the column (and refuses
+    it when no run has it); every other :class:`ContrastError` is refused at once.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what was expected.
+    column : str
+        The name that is not a design column.
+    """
+
+    def __init__(self, message: str, *, column: str = "") -> None:
+        self.column = column
+        super().__init__(message)
+
+
+class InferenceError(GlmReportError, ValueError):
+    """A correction cannot be applied to this model or data.
+
+    E.g. permutation inference on a model without input images, exchangeability blocks naming
+    a column the inputs table lacks, or RFT without a smoothness to work with.
+    """
+
+
 class AtlasError(GlmReportError, ValueError):
     """An atlas entry cannot be resolved or does not match its labels."""
 

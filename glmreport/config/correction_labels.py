@@ -171,7 +171,7 @@ def _tokens(method: str) -> list[Token]:
 
 
 def _param(key: str, fmt: Callable[[Any], str]) -> Token:
-    return lambda s: fmt(s.params.get(key))
+    return lambda s: fmt(getattr(s.params, key))
 
 
 def _cfp(value: Any) -> str:

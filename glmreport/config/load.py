@@ -10,16 +10,14 @@ together: :mod:`.model`, :mod:`.contrasts`, the corrections, the cluster and rep
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, suggest
+from ..errors import ConfigError
 from .atlases import _atlases
 from .contrasts import _contrasts
-from .correction_labels import assign_descs, check_label, check_repeats
+from .corrections import parse_corrections
 from .fields import (
-    _alpha,
     _bool,
     _check_keys,
     _int,
@@ -28,23 +26,19 @@ from .fields import (
     _number,
     _path,
     _str,
-    _str_list,
+    short,
 )
-from .fields import short as _short  # the corrections readers below use this name
 from .model import _model
 from .specs import (
     ClusterOptions,
     ContrastSpec,
-    CorrectionSpec,
     ReportOptions,
     RunConfig,
 )
-from .vocabulary import FORMATS, MAX_RESAMPLES, METHODS
+from .vocabulary import FORMATS
 from .yaml import MAX_CONFIG_BYTES, load_yaml
 
-#: Most correction entries in one config; most ARI thresholds; most sub-peaks per cluster.
-MAX_CORRECTIONS = 32
-MAX_ARI_THRESHOLDS = 20
+#: Most sub-peaks per cluster (correction entries: :data:`.corrections.MAX_CORRECTIONS`).
 MAX_SUBPEAKS = 100
 
 TOP_KEYS = (
@@ -91,7 +85,7 @@ def load_config(path: str | Path) -> RunConfig:
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {_short(str(exc), 200)}") from None
+        raise ConfigError(f"cannot read config file {path}: {short(str(exc), 200)}") from None
     return parse_config(text, base_dir=path.resolve().parent, source=path.resolve())
 
 
@@ -132,7 +126,7 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Ru
         contrasts = _contrasts(raw["contrasts"])
 
     names = [c.name for c in contrasts] + [m.name for m in model.maps]
-    corrections = _corrections(raw.get("corrections"), two_sided, names, model.level)
+    corrections = parse_corrections(raw.get("corrections"), two_sided, names, model.level)
     clusters = _clusters(raw.get("clusters"))
     atlases = _atlases(raw.get("atlases"), base_dir)
     report = _report(raw.get("report"))
@@ -149,154 +143,6 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Ru
         source=source,
         text=text,
     )
-
-
-COMMON_CORRECTION_KEYS = ("method", "alpha", "two_sided", "contrasts", "desc")
-METHOD_KEYS: dict[str, tuple[str, ...]] = {
-    "uncorrected": ("cluster_extent",),
-    "fdr": ("cluster_extent",),
-    "bonferroni": ("cluster_extent",),
-    "permutation": (
-        "n_perm",
-        "seed",
-        "cluster_forming_p",
-        "tfce",
-        "blocks",
-        "tfce_E",
-        "tfce_H",
-        "tfce_dh",
-    ),
-    "ari": ("thresholds",),
-    "rft": ("cluster_forming_p", "fwhm_mm"),
-}
-DEFAULT_ALPHA = {"uncorrected": 0.001}
-
-
-def _corrections(
-    value: Any, two_sided: bool, contrast_names: list[str], level: str
-) -> tuple[CorrectionSpec, ...]:
-    if value is None:
-        return (CorrectionSpec(method="uncorrected", alpha=0.001, two_sided=two_sided),)
-    items = _list(value, "corrections", most=MAX_CORRECTIONS)
-    out = []
-    explicit = []
-    for i, item in enumerate(items):
-        where = f"corrections[{i}]"
-        raw = _mapping(item, where)
-        if "method" not in raw:
-            raise ConfigError(f"missing 'method' (one of {', '.join(METHODS)})", path=where)
-        method = _str(raw["method"], f"{where}.method", choices=METHODS)
-        _check_keys(raw, where, COMMON_CORRECTION_KEYS + METHOD_KEYS[method])
-        if level == "maps" and method == "permutation":
-            raise ConfigError(
-                "permutation inference needs the input images; model.level 'maps' supports "
-                "uncorrected, fdr, bonferroni, ari and rft (with fwhm_mm)",
-                path=f"{where}.method",
-            )
-        if level == "first" and method in ("permutation", "rft"):
-            raise ConfigError(
-                f"'{method}' is a group-level (second-level) inference; a first-level model "
-                "supports uncorrected, fdr, bonferroni and ari",
-                path=f"{where}.method",
-            )
-        alpha = (
-            _alpha(raw["alpha"], f"{where}.alpha")
-            if "alpha" in raw
-            else DEFAULT_ALPHA.get(method, 0.05)
-        )
-        sided = _bool(raw["two_sided"], f"{where}.two_sided") if "two_sided" in raw else two_sided
-        names = None
-        if "contrasts" in raw:
-            names = _str_list(raw["contrasts"], f"{where}.contrasts")
-            for j, name in enumerate(names):
-                if name not in contrast_names:
-                    raise ConfigError(
-                        f"unknown contrast '{_short(name)}'; contrasts are: "
-                        f"{_short(', '.join(contrast_names), 300)}."
-                        + suggest(name[:100], contrast_names),
-                        path=f"{where}.contrasts[{j}]",
-                    )
-        extent = 0
-        if "cluster_extent" in raw:
-            extent = _int(raw["cluster_extent"], f"{where}.cluster_extent", low=0)
-        params = _method_params(method, raw, where)
-        desc = check_label(raw["desc"], f"{where}.desc") if "desc" in raw else ""
-        explicit.append(bool(desc))
-        out.append(
-            CorrectionSpec(
-                method=method,
-                alpha=alpha,
-                two_sided=sided,
-                cluster_extent=extent,
-                contrasts=names,
-                params=params,
-                desc=desc,
-            )
-        )
-    check_repeats(out, contrast_names)
-    return assign_descs(out, explicit)
-
-
-def _method_params(method: str, raw: Mapping[str, Any], where: str) -> dict[str, Any]:
-    if method == "permutation":
-        cfp = raw.get("cluster_forming_p")
-        return {
-            "n_perm": _n_perm(raw.get("n_perm", 10000), f"{where}.n_perm", MAX_RESAMPLES),
-            "seed": _int(raw.get("seed", 0), f"{where}.seed", low=0),
-            "cluster_forming_p": None if cfp is None else _alpha(cfp, f"{where}.cluster_forming_p"),
-            "tfce": _bool(raw.get("tfce", False), f"{where}.tfce"),
-            "blocks": None if raw.get("blocks") is None else _str(raw["blocks"], f"{where}.blocks"),
-            "tfce_E": _number(raw.get("tfce_E", 0.5), f"{where}.tfce_E", low=0, low_open=True),
-            "tfce_H": _number(raw.get("tfce_H", 2.0), f"{where}.tfce_H", low=0, low_open=True),
-            "tfce_dh": "auto"
-            if raw.get("tfce_dh", "auto") == "auto"
-            else _number(raw["tfce_dh"], f"{where}.tfce_dh", low=0, low_open=True),
-        }
-    if method == "ari":
-        values = _list(
-            raw.get("thresholds", [2.5, 3.5, 4.5]),
-            f"{where}.thresholds",
-            allow_scalar=True,
-            most=MAX_ARI_THRESHOLDS,
-        )
-        if not values:
-            raise ConfigError("expected at least one threshold (z)", path=f"{where}.thresholds")
-        thresholds = [
-            _number(v, f"{where}.thresholds[{j}]", low=0, low_open=True)
-            for j, v in enumerate(values)
-        ]
-        return {"thresholds": sorted(thresholds)}
-    if method == "rft":
-        fwhm = raw.get("fwhm_mm")
-        if fwhm is not None:
-            items = _list(fwhm, f"{where}.fwhm_mm", allow_scalar=True)
-            if len(items) not in (1, 3):
-                raise ConfigError(
-                    "expected one FWHM or three (x, y, z) in mm", path=f"{where}.fwhm_mm"
-                )
-            fwhm = [_number(v, f"{where}.fwhm_mm", low=0, low_open=True) for v in items] * (
-                3 if len(items) == 1 else 1
-            )
-        return {
-            "cluster_forming_p": _alpha(
-                raw.get("cluster_forming_p", 0.001), f"{where}.cluster_forming_p"
-            ),
-            "fwhm_mm": fwhm,
-        }
-    return {}
-
-
-def _n_perm(value: Any, path: str, most: int) -> int:
-    """``n_perm``: 1 to ``most`` resamples."""
-    n = _int(value, path, low=1)
-    if n > most:
-        raise ConfigError(
-            f"expected at most {most:,} resamples, got {_short(n, 30)}: {most:,} already resolve "
-            f"p-values to 1/{most:,} (Monte Carlo error below 0.0003 at p = 0.05) and the run "
-            "time grows with the count",
-            path=path,
-        )
-    return n
 
 
 def _clusters(value: Any) -> ClusterOptions:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from .atlases import MAX_ATLASES
 from .contrasts import MAX_CONTRASTS
-from .load import MAX_CORRECTIONS, TOP_KEYS
+from .corrections import MAX_CORRECTIONS
+from .load import TOP_KEYS
 from .model import (
     FIRST_KEYS,
     MAPS_KEYS,

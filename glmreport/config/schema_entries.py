@@ -9,13 +9,8 @@ from __future__ import annotations
 from .atlas_registry import registry_keys
 from .contrasts import MAX_EXPRESSION_CHARS
 from .correction_labels import MAX_LABEL
-from .load import (
-    COMMON_CORRECTION_KEYS,
-    DEFAULT_ALPHA,
-    MAX_ARI_THRESHOLDS,
-    MAX_SUBPEAKS,
-    METHOD_KEYS,
-)
+from .corrections import COMMON_CORRECTION_KEYS, DEFAULT_ALPHA, MAX_ARI_THRESHOLDS, METHOD_KEYS
+from .load import MAX_SUBPEAKS
 from .model import RUN_KEYS
 from .schema_types import (
     JSON,

@@ -32,6 +32,121 @@ ROUTE_SUFFIXES: dict[str, dict[str, str]] = {
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ThresholdParams:
+    """Parameters of an ``uncorrected``, ``fdr`` or ``bonferroni`` entry: none of their own.
+
+    The level, sidedness and cluster extent of these methods are the entry's
+    (:attr:`CorrectionSpec.alpha`, ``two_sided``, ``cluster_extent``), shared with every method.
+    """
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as recorded in ``summary.json`` (``{}``)."""
+        return {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PermutationParams:
+    """Parameters of a ``permutation`` entry (checked by :mod:`.corrections`).
+
+    Attributes
+    ----------
+    n_perm : int
+        Resamples, the identity included (1 to ``MAX_RESAMPLES``).
+    seed : int
+        Seed of the random resamples (>= 0).
+    cluster_forming_p : float or None
+        Uncorrected p of the cluster-forming threshold, in (0, 1); ``None``: no cluster-size
+        or cluster-mass inference.
+    tfce : bool
+        Whether to add threshold-free cluster enhancement.
+    blocks : str or None
+        Column of the inputs table holding exchangeability blocks.
+    tfce_E, tfce_H : float
+        TFCE extent and height exponents (> 0).
+    tfce_dh : float or 'auto'
+        TFCE height step (> 0), or ``'auto'`` for 100 steps.
+    """
+
+    n_perm: int = 10000
+    seed: int = 0
+    cluster_forming_p: float | None = None
+    tfce: bool = False
+    blocks: str | None = None
+    tfce_E: float = 0.5
+    tfce_H: float = 2.0
+    tfce_dh: float | Literal["auto"] = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as recorded in ``summary.json``: every field, in order."""
+        return {
+            "n_perm": self.n_perm,
+            "seed": self.seed,
+            "cluster_forming_p": self.cluster_forming_p,
+            "tfce": self.tfce,
+            "blocks": self.blocks,
+            "tfce_E": self.tfce_E,
+            "tfce_H": self.tfce_H,
+            "tfce_dh": self.tfce_dh,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AriParams:
+    """Parameters of an ``ari`` entry (checked by :mod:`.corrections`).
+
+    Attributes
+    ----------
+    thresholds : tuple of float
+        Cluster-forming z thresholds (> 0), kept sorted ascending without repeats.
+    """
+
+    thresholds: tuple[float, ...] = (2.5, 3.5, 4.5)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "thresholds", tuple(sorted({float(t) for t in self.thresholds})))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as recorded in ``summary.json``."""
+        return {"thresholds": list(self.thresholds)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RftParams:
+    """Parameters of an ``rft`` entry (checked by :mod:`.corrections`).
+
+    Attributes
+    ----------
+    cluster_forming_p : float
+        Uncorrected p of the cluster-forming height, in (0, 1).
+    fwhm_mm : tuple of 3 float or None
+        Smoothness (FWHM along x, y, z, mm) to use instead of the estimate from the residuals;
+        required for ``model.level: maps``.
+    """
+
+    cluster_forming_p: float = 0.001
+    fwhm_mm: tuple[float, float, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as recorded in ``summary.json``."""
+        fwhm = None if self.fwhm_mm is None else [float(v) for v in self.fwhm_mm]
+        return {"cluster_forming_p": self.cluster_forming_p, "fwhm_mm": fwhm}
+
+
+#: The typed parameters of one correction entry.
+CorrectionParams = ThresholdParams | PermutationParams | AriParams | RftParams
+
+#: Method name -> the class of its parameters.
+PARAMS_CLASSES: dict[str, type[CorrectionParams]] = {
+    "uncorrected": ThresholdParams,
+    "fdr": ThresholdParams,
+    "bonferroni": ThresholdParams,
+    "permutation": PermutationParams,
+    "ari": AriParams,
+    "rft": RftParams,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CorrectionSpec:
     """One validated entry of the config's ``corrections`` list.
 
@@ -40,18 +155,26 @@ class CorrectionSpec:
     method : str
         ``uncorrected``, ``fdr``, ``bonferroni``, ``permutation``, ``ari`` or ``rft``.
     alpha : float
+        Level of the test (FWE, FDR or uncorrected), in (0, 1).
     two_sided : bool
     cluster_extent : int
         Minimum cluster size in voxels (0 = none).
     contrasts : tuple of str or None
         Contrast names this entry applies to; ``None`` means all.
-    params : dict
-        Method-specific validated parameters (e.g. ``n_perm``, ``seed``, ``thresholds``).
+    params : ThresholdParams, PermutationParams, AriParams or RftParams
+        The method's own parameters, of the class :data:`PARAMS_CLASSES` gives for
+        ``method``; default: that class's defaults.
     desc : str
         Label of the entry's results (letters and digits), unique within the config: the
         results' ``desc`` for one-result methods, the prefix of each route's name for
         permutation and rft (see :meth:`result_desc`). Default: the method name (``perm`` for
         permutation), as when the method appears once in the config.
+
+    Raises
+    ------
+    TypeError
+        ``params`` of another method's class (a programming error: the config builds the
+        right one).
     """
 
     method: str
@@ -59,20 +182,30 @@ class CorrectionSpec:
     two_sided: bool = False
     cluster_extent: int = 0
     contrasts: tuple[str, ...] | None = None
-    params: dict[str, Any] = field(default_factory=dict)
+    params: CorrectionParams | None = None
     desc: str = ""
 
     def __post_init__(self) -> None:
         if not self.desc:
             object.__setattr__(self, "desc", DEFAULT_DESC.get(self.method, self.method))
+        kind = PARAMS_CLASSES.get(self.method)
+        if kind is None:
+            return  # an unknown method is refused by the config and by the registry
+        if self.params is None:
+            object.__setattr__(self, "params", kind())
+        elif not isinstance(self.params, kind):
+            raise TypeError(
+                f"a '{self.method}' correction takes {kind.__name__}, not "
+                f"{type(self.params).__name__}"
+            )
 
     def routes(self) -> tuple[str, ...]:
         """The results this entry yields, by their default names (``permMaxT``, ``fdr`` ...)."""
-        if self.method == "permutation":
+        if isinstance(self.params, PermutationParams):
             out = ["permMaxT"]
-            if self.params.get("cluster_forming_p") is not None:
+            if self.params.cluster_forming_p is not None:
                 out += ["permClusterSize", "permClusterMass"]
-            if self.params.get("tfce"):
+            if self.params.tfce:
                 out.append("permTFCE")
             return tuple(out)
         return tuple(ROUTE_SUFFIXES.get(self.method) or (self.method,))

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..config.specs import ContrastSpec
 from ..config.vocabulary import StatType
-from ..errors import ContrastError, suggest
+from ..errors import ContrastError, UnknownColumnError, suggest
 from .expressions import parse_expression
 from .pvalues import _f_p_z, _t_p_z
 from .results import ContrastResult, GLMFit
@@ -141,9 +141,10 @@ def _mapping_row(mapping: Mapping[Any, Any], columns: list[str], prefix: str) ->
     for key, value in mapping.items():
         key = str(key)
         if key not in columns:
-            raise ContrastError(
+            raise UnknownColumnError(
                 f"{prefix}unknown column '{key}'; design columns: {columns}."
-                + suggest(key, columns)
+                + suggest(key, columns),
+                column=key,
             )
         if not _is_number(value):
             raise ContrastError(f"{prefix}weight of '{key}' must be a number; got {value!r}.")
@@ -239,7 +240,6 @@ def compute_contrast(
         raise ContrastError(f"{_prefix(name, '')}a t contrast is a single row; got {c.shape[0]}.")
     check_estimable(c, fit.design.matrix, name=name)
 
-    v = fit.betas.shape[1]
     sigma2 = np.asarray(fit.sigma2, dtype=np.float64)
     effect = c @ fit.betas  # (q, v)
     cov = np.asarray(fit.cov_unscaled, dtype=np.float64)
@@ -247,32 +247,18 @@ def compute_contrast(
         cov = cov[np.newaxis]
     ccov = np.einsum("ij,gjk,lk->gil", c, cov, c)  # (g, q, q)
     ccov = 0.5 * (ccov + np.swapaxes(ccov, 1, 2))
-    groups = fit.groups
+    groups = None if fit.groups is None else np.asarray(fit.groups, dtype=np.intp)
     if groups is None:
         variance = ccov[0][:, :, np.newaxis] * sigma2
     else:
-        groups = np.asarray(groups, dtype=np.intp)
         variance = np.moveaxis(ccov[groups], 0, -1) * sigma2
-
-    valid = sigma2 > 0
-    stat = np.zeros(v)
     if stat_type == "t":
         df_num = 1
-        var = variance[0, 0]
-        ok = valid & (var > 0)
-        stat[ok] = effect[0, ok] / np.sqrt(var[ok])
+        stat, ok = _t_statistic(effect, variance, sigma2)
         p_val, z = _t_p_z(stat, fit.dof)
     else:
         df_num = int(np.linalg.matrix_rank(c))
-        quad = np.zeros(v)
-        group_ids = [0] if groups is None else np.unique(groups)
-        for g in group_ids:
-            sel = slice(None) if groups is None else groups == g
-            inv = np.linalg.pinv(ccov[g], hermitian=True)
-            e = effect[:, sel]
-            quad[sel] = np.einsum("iv,ij,jv->v", e, inv, e)
-        ok = valid
-        stat[ok] = np.maximum(quad[ok], 0.0) / (df_num * sigma2[ok])
+        stat, ok = _f_statistic(effect, ccov, groups, sigma2, df_num)
         p_val, z = _f_p_z(stat, df_num, fit.dof)
         z[stat == 0] = 0.0  # F = 0 exactly: lower-tail z would be -inf
     p_val[~ok] = 1.0
@@ -291,6 +277,42 @@ def compute_contrast(
         dof=float(fit.dof),
         df_num=df_num,
     )
+
+
+def _t_statistic(
+    effect: np.ndarray, variance: np.ndarray, sigma2: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """t (v,) of a one-row contrast and the voxels where it is defined (0 elsewhere)."""
+    stat = np.zeros(effect.shape[1])
+    var = variance[0, 0]
+    ok = (sigma2 > 0) & (var > 0)
+    stat[ok] = effect[0, ok] / np.sqrt(var[ok])
+    return stat, ok
+
+
+def _f_statistic(
+    effect: np.ndarray,
+    ccov: np.ndarray,
+    groups: np.ndarray | None,
+    sigma2: np.ndarray,
+    df_num: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """F (v,) ``(cβ)' (cΣc')⁺ (cβ) / (r σ²)`` and the voxels where it is defined (0 elsewhere).
+
+    ``ccov`` (g, q, q) holds ``cΣc'`` of each voxel group (``groups`` (v,), or None: one).
+    """
+    v = effect.shape[1]
+    quad = np.zeros(v)
+    group_ids = [0] if groups is None else np.unique(groups)
+    for g in group_ids:
+        sel = slice(None) if groups is None else groups == g
+        inv = np.linalg.pinv(ccov[g], hermitian=True)
+        e = effect[:, sel]
+        quad[sel] = np.einsum("iv,ij,jv->v", e, inv, e)
+    ok = sigma2 > 0
+    stat = np.zeros(v)
+    stat[ok] = np.maximum(quad[ok], 0.0) / (df_num * sigma2[ok])
+    return stat, ok
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ContrastError, suggest
+from ..errors import ContrastError, UnknownColumnError, suggest
 
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
@@ -57,59 +57,67 @@ def _tokenize(expression: str, columns: list[str], prefix: str) -> list[tuple[st
     tokens: list[tuple[str, Any, int]] = []
     i, n = 0, len(expression)
     while i < n:
-        ch = expression[i]
-        if ch.isspace():
+        if expression[i].isspace():
             i += 1
             continue
-        if ch == "`":
-            end = expression.find("`", i + 1)
-            if end < 0:
-                raise ContrastError(f"{prefix}unclosed backtick in '{expression}'.")
-            name = expression[i + 1 : end]
-            if name not in columns:
-                raise ContrastError(
-                    f"{prefix}unknown column '{name}' in '{expression}'; design columns: "
-                    f"{columns}." + suggest(name, columns)
-                )
-            tokens.append(("col", columns.index(name), i))
-            i = end + 1
-            continue
-        matched = None
-        for k in by_length:
-            name = columns[k]
-            if name and expression.startswith(name, i):
-                after = i + len(name)
-                if after < n and name[-1] in _IDENT_CHARS and expression[after] in _IDENT_CHARS:
-                    continue
-                matched = k
-                break
-        if matched is not None:
-            tokens.append(("col", matched, i))
-            i += len(columns[matched])
-            continue
-        number = _NUMBER.match(expression, i)
-        if number:
-            tokens.append(("num", float(number.group()), i))
-            i = number.end()
-            continue
-        if ch in "+-*/()":
-            tokens.append(("op", ch, i))
-            i += 1
-            continue
-        word = _WORD.match(expression, i)
-        if word:
-            name = word.group()
-            hint = suggest(name, columns)
-            if not hint and any(not c.isidentifier() for c in columns):
-                hint = " Write names with spaces or symbols in backticks, e.g. `my column`."
-            raise ContrastError(
-                f"{prefix}unknown column '{name}' in '{expression}'; design columns: "
-                f"{columns}." + hint
-            )
-        raise ContrastError(
-            f"{prefix}unexpected character '{ch}' at position {i + 1} of '{expression}'."
-        )
+        token, i = _token_at(expression, i, columns, by_length, prefix)
+        tokens.append(token)
     return tokens
+
+
+def _token_at(
+    expression: str, i: int, columns: list[str], by_length: list[int], prefix: str
+) -> tuple[tuple[str, Any, int], int]:
+    """The token starting at ``i`` (a column, a number or an operator) and where it ends."""
+    ch = expression[i]
+    if ch == "`":
+        end = expression.find("`", i + 1)
+        if end < 0:
+            raise ContrastError(f"{prefix}unclosed backtick in '{expression}'.")
+        name = expression[i + 1 : end]
+        if name not in columns:
+            raise _unknown(name, expression, columns, prefix, suggest(name, columns))
+        return ("col", columns.index(name), i), end + 1
+    matched = _column_at(expression, i, columns, by_length)
+    if matched is not None:
+        return ("col", matched, i), i + len(columns[matched])
+    number = _NUMBER.match(expression, i)
+    if number:
+        return ("num", float(number.group()), i), number.end()
+    if ch in "+-*/()":
+        return ("op", ch, i), i + 1
+    word = _WORD.match(expression, i)
+    if word:
+        name = word.group()
+        hint = suggest(name, columns)
+        if not hint and any(not c.isidentifier() for c in columns):
+            hint = " Write names with spaces or symbols in backticks, e.g. `my column`."
+        raise _unknown(name, expression, columns, prefix, hint)
+    raise ContrastError(
+        f"{prefix}unexpected character '{ch}' at position {i + 1} of '{expression}'."
+    )
+
+
+def _column_at(expression: str, i: int, columns: list[str], by_length: list[int]) -> int | None:
+    """The longest column name written at ``i`` (not cut inside a longer word), or None."""
+    n = len(expression)
+    for k in by_length:
+        name = columns[k]
+        if name and expression.startswith(name, i):
+            after = i + len(name)
+            if after < n and name[-1] in _IDENT_CHARS and expression[after] in _IDENT_CHARS:
+                continue
+            return k
+    return None
+
+
+def _unknown(
+    name: str, expression: str, columns: list[str], prefix: str, hint: str
+) -> UnknownColumnError:
+    return UnknownColumnError(
+        f"{prefix}unknown column '{name}' in '{expression}'; design columns: {columns}." + hint,
+        column=name,
+    )
 
 
 class _Parser:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -112,84 +113,41 @@ def make_first_level_design(
         the end of the run, ``run_end``), confounds whose row count is not
         ``n_scans``, duplicated column names, or an unknown HRF/drift model.
     """
-    frame_times = np.asarray(frame_times, dtype=np.float64)
+    frame_times, model, delays, oversampling = _checked_arguments(
+        frame_times, hrf_model, fir_delays, oversampling
+    )
     n = frame_times.size
-    if frame_times.ndim != 1 or n < 2 or np.any(np.diff(frame_times) <= 0):
-        raise DesignError("frame_times must be an increasing 1D array of at least 2 scans.")
-    model = normalize_hrf_model(hrf_model)
-    delays = [int(d) for d in fir_delays]
-    if model == "fir" and (not delays or min(delays) < 0 or len(set(delays)) != len(delays)):
-        raise DesignError(f"fir_delays must be distinct non-negative integers; got {delays}.")
-    oversampling = int(oversampling)
-    if oversampling < 1:
-        raise DesignError(f"oversampling must be >= 1; got {oversampling}.")
     blocks: list[np.ndarray] = []
     names: list[str] = []
-    nuisance: list[str] = []
     n_conditions = 0
     if events is not None:
         ev, _ = prepare_events(events, source=source)
-        t_r = float(np.min(np.diff(frame_times)))
-        end = n * t_r if run_end is None else float(run_end)
-        start = frame_times[0] + min_onset
-        onsets = ev["onset"].to_numpy()
-        late = np.flatnonzero(onsets >= end)
-        if late.size:
-            raise DesignError(
-                f"{source}: {late.size} event(s) start at or after the end of the run "
-                f"({end:g} s; the run has {n} scans of TR {t_r:g} s), e.g. onset "
-                f"{onsets[late[0]]:g} s of {str(ev['trial_type'].iloc[late[0]])[:40]!r}: check "
-                "the events file belongs to this run, that onsets are in seconds, and t_r."
-            )
-        early = np.flatnonzero(onsets < start)
-        if early.size:
-            raise DesignError(
-                f"{source}: {early.size} event(s) start before {start:g} s (first frame + "
-                f"min_onset {min_onset:g} s), e.g. onset {onsets[early[0]]:g} s: onsets are in "
-                "seconds from the start of the run."
-            )
+        _check_onsets(ev, frame_times, min_onset=min_onset, run_end=run_end, source=source)
         conditions, codes = np.unique(ev["trial_type"].to_numpy(), return_inverse=True)
         n_conditions = conditions.size
         if n_conditions:
-            blocks.append(
-                compute_event_regressors(
-                    frame_times,
-                    onsets,
-                    ev["duration"].to_numpy(),
-                    ev["modulation"].to_numpy(),
-                    codes,
-                    n_conditions,
-                    hrf_model=model,
-                    fir_delays=delays,
-                    oversampling=oversampling,
-                    min_onset=min_onset,
-                )
+            regressors = partial(
+                compute_event_regressors,
+                hrf_model=model,
+                fir_delays=delays,
+                oversampling=oversampling,
+                min_onset=min_onset,
             )
+            columns = [ev[c].to_numpy() for c in ("onset", "duration", "modulation")]
+            blocks.append(regressors(frame_times, *columns, codes, n_conditions))
             for condition in conditions:
                 names += regressor_names(str(condition), model, delays)
+    confound_names: list[str] = []
     if confounds is not None:
-        conf = confounds if isinstance(confounds, pd.DataFrame) else pd.DataFrame(confounds)
-        if conf.shape[0] != n:
-            raise DesignError(
-                f"the confounds table has {conf.shape[0]} rows but the run has {n} scans; it "
-                "needs exactly one row per scan."
-            )
-        conf = select_confounds(conf)
+        conf = _confounds_of_run(confounds, n)
         blocks.append(conf.to_numpy())
-        names += list(conf.columns)
-        nuisance += list(conf.columns)
+        confound_names = list(conf.columns)
     drift, drift_names = make_drift(
         frame_times, drift_model, high_pass=high_pass, order=drift_order
     )
     blocks.append(drift)
-    names += drift_names
-    nuisance += drift_names
-    duplicated = sorted(c for c, count in Counter(names).items() if count > 1)
-    if duplicated:
-        raise DesignError(
-            f"design column names must be unique; {', '.join(duplicated)} appear more than once "
-            "(a confound named like a condition or a drift column?)."
-        )
+    names += confound_names + drift_names
+    _check_unique(names)
     drift_desc = {
         "cosine": f"cosine drift (high-pass {high_pass:g} Hz)",
         "polynomial": f"polynomial drift (order {drift_order})",
@@ -200,10 +158,78 @@ def make_first_level_design(
         columns=tuple(names),
         description=(
             f"first level: {n_conditions} condition(s), {hrf_desc}, {drift_desc}"
-            + (f", {len(nuisance) - len(drift_names)} confound(s)" if confounds is not None else "")
+            + (f", {len(confound_names)} confound(s)" if confounds is not None else "")
         ),
-        nuisance=tuple(nuisance),
+        nuisance=tuple(confound_names + drift_names),
     )
+
+
+def _checked_arguments(
+    frame_times: np.ndarray, hrf_model: str | None, fir_delays: Sequence[int], oversampling: int
+) -> tuple[np.ndarray, str, list[int], int]:
+    """Frame times as floats, the normalised HRF model, the FIR delays and the oversampling."""
+    frame_times = np.asarray(frame_times, dtype=np.float64)
+    if frame_times.ndim != 1 or frame_times.size < 2 or np.any(np.diff(frame_times) <= 0):
+        raise DesignError("frame_times must be an increasing 1D array of at least 2 scans.")
+    model = normalize_hrf_model(hrf_model)
+    delays = [int(d) for d in fir_delays]
+    if model == "fir" and (not delays or min(delays) < 0 or len(set(delays)) != len(delays)):
+        raise DesignError(f"fir_delays must be distinct non-negative integers; got {delays}.")
+    oversampling = int(oversampling)
+    if oversampling < 1:
+        raise DesignError(f"oversampling must be >= 1; got {oversampling}.")
+    return frame_times, model, delays, oversampling
+
+
+def _check_onsets(
+    ev: pd.DataFrame,
+    frame_times: np.ndarray,
+    *,
+    min_onset: float,
+    run_end: float | None,
+    source: str,
+) -> None:
+    """Refuse events starting at or after the end of the run, or before ``min_onset``."""
+    n = frame_times.size
+    t_r = float(np.min(np.diff(frame_times)))
+    end = n * t_r if run_end is None else float(run_end)
+    start = frame_times[0] + min_onset
+    onsets = ev["onset"].to_numpy()
+    late = np.flatnonzero(onsets >= end)
+    if late.size:
+        raise DesignError(
+            f"{source}: {late.size} event(s) start at or after the end of the run "
+            f"({end:g} s; the run has {n} scans of TR {t_r:g} s), e.g. onset "
+            f"{onsets[late[0]]:g} s of {str(ev['trial_type'].iloc[late[0]])[:40]!r}: check "
+            "the events file belongs to this run, that onsets are in seconds, and t_r."
+        )
+    early = np.flatnonzero(onsets < start)
+    if early.size:
+        raise DesignError(
+            f"{source}: {early.size} event(s) start before {start:g} s (first frame + "
+            f"min_onset {min_onset:g} s), e.g. onset {onsets[early[0]]:g} s: onsets are in "
+            "seconds from the start of the run."
+        )
+
+
+def _confounds_of_run(confounds: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The confounds as a checked table of one row per scan (:func:`select_confounds`)."""
+    conf = confounds if isinstance(confounds, pd.DataFrame) else pd.DataFrame(confounds)
+    if conf.shape[0] != n:
+        raise DesignError(
+            f"the confounds table has {conf.shape[0]} rows but the run has {n} scans; it "
+            "needs exactly one row per scan."
+        )
+    return select_confounds(conf)
+
+
+def _check_unique(names: list[str]) -> None:
+    duplicated = sorted(c for c, count in Counter(names).items() if count > 1)
+    if duplicated:
+        raise DesignError(
+            f"design column names must be unique; {', '.join(duplicated)} appear more than once "
+            "(a confound named like a condition or a drift column?)."
+        )
 
 
 def design_from_frame(frame: pd.DataFrame, *, description: str = "", nuisance=()) -> DesignMatrix:
@@ -339,7 +365,6 @@ def check_design(design: DesignMatrix, *, corr_threshold: float = 0.999) -> list
     x = np.asarray(design.matrix, dtype=np.float64)
     cols = list(design.columns)
     n, p = x.shape
-    out: list[str] = []
     scale = np.maximum(np.abs(x).max(axis=0), 1e-300) if n else np.ones(p)
     ptp = np.ptp(x, axis=0) if n else np.zeros(p)
     constant = ptp <= 1e-12 * scale
@@ -348,11 +373,36 @@ def check_design(design: DesignMatrix, *, corr_threshold: float = 0.999) -> list
     keep = next((j for j in nonzero_const if cols[j] in ("constant", "intercept")), None)
     if keep is None and nonzero_const:
         keep = nonzero_const[0]
+    out: list[str] = []
     for j in range(p):
         if zero[j]:
             out.append(f"column {cols[j]} is constant (all zeros)")
         elif constant[j] and j != keep:
             out.append(f"column {cols[j]} is constant (a second intercept)")
+    identical = _identical_columns(x, cols, scale, constant, zero, keep, out)
+    _correlated_columns(x, cols, constant, identical, corr_threshold, out)
+    rank = int(np.linalg.matrix_rank(x)) if x.size else 0
+    if rank < p:
+        out.append(
+            f"the design is rank deficient: rank {rank} < {p} columns; some contrasts are not "
+            "estimable and the fit uses the minimum-norm solution"
+        )
+    if n <= rank:
+        out.append(f"the design leaves no residual degrees of freedom ({n} scans, rank {rank})")
+    return out
+
+
+def _identical_columns(
+    x: np.ndarray,
+    cols: list[str],
+    scale: np.ndarray,
+    constant: np.ndarray,
+    zero: np.ndarray,
+    keep: int | None,
+    out: list[str],
+) -> set[int]:
+    """Note each column identical to an earlier one in ``out``; return their indices."""
+    n, p = x.shape
     identical: set[int] = set()
     for i in range(p - 1):
         if zero[i]:
@@ -364,24 +414,28 @@ def check_design(design: DesignMatrix, *, corr_threshold: float = 0.999) -> list
             if j not in identical and not (constant[i] and constant[j] and j == keep):
                 out.append(f"columns {cols[i]} and {cols[j]} are identical")
                 identical.add(j)
+    return identical
+
+
+def _correlated_columns(
+    x: np.ndarray,
+    cols: list[str],
+    constant: np.ndarray,
+    identical: set[int],
+    corr_threshold: float,
+    out: list[str],
+) -> None:
+    """Note in ``out`` the pairs of varying columns correlated beyond ``corr_threshold``."""
     varying = np.flatnonzero(~constant)
-    if varying.size > 1 and n > 2:
-        centred = x[:, varying] - x[:, varying].mean(axis=0)
-        centred /= np.linalg.norm(centred, axis=0)
-        corr = centred.T @ centred
-        iu, ju = np.triu_indices(varying.size, k=1)
-        for a, b in zip(iu, ju, strict=True):
-            i, j = int(varying[a]), int(varying[b])
-            if abs(corr[a, b]) > corr_threshold and j not in identical:
-                out.append(
-                    f"columns {cols[i]} and {cols[j]} are highly correlated (r = {corr[a, b]:.4f})"
-                )
-    rank = int(np.linalg.matrix_rank(x)) if x.size else 0
-    if rank < p:
-        out.append(
-            f"the design is rank deficient: rank {rank} < {p} columns; some contrasts are not "
-            "estimable and the fit uses the minimum-norm solution"
-        )
-    if n <= rank:
-        out.append(f"the design leaves no residual degrees of freedom ({n} scans, rank {rank})")
-    return out
+    if varying.size <= 1 or x.shape[0] <= 2:
+        return
+    centred = x[:, varying] - x[:, varying].mean(axis=0)
+    centred /= np.linalg.norm(centred, axis=0)
+    corr = centred.T @ centred
+    iu, ju = np.triu_indices(varying.size, k=1)
+    for a, b in zip(iu, ju, strict=True):
+        i, j = int(varying[a]), int(varying[b])
+        if abs(corr[a, b]) > corr_threshold and j not in identical:
+            out.append(
+                f"columns {cols[i]} and {cols[j]} are highly correlated (r = {corr[a, b]:.4f})"
+            )

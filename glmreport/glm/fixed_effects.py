@@ -83,44 +83,13 @@ def fixed_effects(
                 f"{r.effect.shape} but run 1 gives {first.stat_type} with {first.effect.shape}; "
                 "fixed effects need the same contrast on the same voxels in every run."
             )
-    k = len(results)
     q, v = first.effect.shape
     effects = np.stack([np.asarray(r.effect, dtype=np.float64) for r in results])  # (k, q, v)
     covs = np.stack([np.asarray(r.variance, dtype=np.float64) for r in results])  # (k, q, q, v)
     dof = float(sum(r.dof for r in results))
     weights, columns = _combined_weights(results, run_names)
-
-    if q == 1:
-        var_i = covs[:, 0, 0]  # (k, v)
-        valid = np.any(var_i > TINY_VARIANCE, axis=0)
-        if precision_weighted:
-            # a run with zero variance at a voxel (constant data there) carries no information
-            prec = np.where(var_i > TINY_VARIANCE, 1.0 / np.maximum(var_i, TINY_VARIANCE), 0.0)
-            total = prec.sum(axis=0)
-            var = np.where(valid, 1.0 / np.where(valid, total, 1.0), 0.0)
-            eff = var * np.sum(effects[:, 0] * prec, axis=0)
-        else:
-            var = np.sum(covs[:, 0, 0], axis=0) / k**2
-            eff = effects[:, 0].mean(axis=0)
-        effect = eff[None]
-        variance = var[None, None]
-    else:
-        c = np.moveaxis(covs, -1, 1)  # (k, v, q, q)
-        c = 0.5 * (c + np.swapaxes(c, -1, -2))
-        if precision_weighted:
-            prec = _inverse(c)  # (k, v, q, q)
-            total = prec.sum(axis=0)  # (v, q, q)
-            cov_v = _inverse(total)
-            weighted = np.einsum("kvij,kjv->vi", prec, effects)
-            eff_v = np.einsum("vij,vj->vi", cov_v, weighted)
-        else:
-            cov_v = c.sum(axis=0) / k**2
-            total = _inverse(cov_v)
-            eff_v = effects.mean(axis=0).T
-        effect = eff_v.T
-        variance = np.moveaxis(cov_v, 0, -1)
-        valid = np.trace(cov_v, axis1=1, axis2=2) > TINY_VARIANCE
-
+    combine = _combine_one_row if q == 1 else _combine_rows
+    effect, variance, precision, valid = combine(effects, covs, precision_weighted)
     stat = np.zeros(v)
     if first.stat_type == "t":
         stat[valid] = effect[0, valid] / np.sqrt(variance[0, 0, valid])
@@ -129,7 +98,7 @@ def fixed_effects(
     else:
         df_num = q
         e = effect[:, valid].T
-        stat[valid] = np.maximum(np.einsum("vi,vij,vj->v", e, total[valid], e), 0.0) / q
+        stat[valid] = np.maximum(np.einsum("vi,vij,vj->v", e, precision[valid], e), 0.0) / q
         p, z = _p_and_z(
             stat, special.fdtrc(q, dof, stat), special.fdtr(q, dof, stat), stats.f(q, dof)
         )
@@ -150,6 +119,47 @@ def fixed_effects(
         dof=dof,
         df_num=df_num,
     )
+
+
+def _combine_one_row(
+    effects: np.ndarray, covs: np.ndarray, precision_weighted: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Combined effect (1, v), variance (1, 1, v), its inverse (v, 1, 1) and valid voxels."""
+    k = effects.shape[0]
+    var_i = covs[:, 0, 0]  # (k, v)
+    valid = np.any(var_i > TINY_VARIANCE, axis=0)
+    if precision_weighted:
+        # a run with zero variance at a voxel (constant data there) carries no information
+        prec = np.where(var_i > TINY_VARIANCE, 1.0 / np.maximum(var_i, TINY_VARIANCE), 0.0)
+        total = prec.sum(axis=0)
+        var = np.where(valid, 1.0 / np.where(valid, total, 1.0), 0.0)
+        eff = var * np.sum(effects[:, 0] * prec, axis=0)
+    else:
+        var = np.sum(covs[:, 0, 0], axis=0) / k**2
+        eff = effects[:, 0].mean(axis=0)
+    precision = np.where(var > 0, 1.0 / np.where(var > 0, var, 1.0), 0.0)
+    return eff[None], var[None, None], precision[:, None, None], valid
+
+
+def _combine_rows(
+    effects: np.ndarray, covs: np.ndarray, precision_weighted: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Combined effect (q, v), covariance (q, q, v), its inverse (v, q, q) and valid voxels."""
+    k = effects.shape[0]
+    c = np.moveaxis(covs, -1, 1)  # (k, v, q, q)
+    c = 0.5 * (c + np.swapaxes(c, -1, -2))
+    if precision_weighted:
+        prec = _inverse(c)  # (k, v, q, q)
+        total = prec.sum(axis=0)  # (v, q, q)
+        cov_v = _inverse(total)
+        weighted = np.einsum("kvij,kjv->vi", prec, effects)
+        eff_v = np.einsum("vij,vj->vi", cov_v, weighted)
+    else:
+        cov_v = c.sum(axis=0) / k**2
+        total = _inverse(cov_v)
+        eff_v = effects.mean(axis=0).T
+    valid = np.trace(cov_v, axis1=1, axis2=2) > TINY_VARIANCE
+    return eff_v.T, np.moveaxis(cov_v, 0, -1), total, valid
 
 
 def _p_and_z(

@@ -2,8 +2,10 @@
 
 ``registry`` maps a config method name to the function that applies it, with the
 ``context`` it receives; ``scales`` converts between p, z, t and F; ``thresholds``
-(uncorrected, FDR, Bonferroni), ``permutation/``, ``rft/`` and ``ari`` are the methods;
-``clusters`` and ``tfce`` build cluster and peak tables; ``crossref`` links results of one
-contrast; ``results`` holds :class:`CorrectionResult`. Never imports labels, outputs,
-figures, report or pipeline.
+(uncorrected, FDR with the one Benjamini-Hochberg procedure, Bonferroni, and
+``make_correction`` shared by every method), ``permutation/``, ``rft/`` and ``ari`` are the
+methods; ``connectivity`` defines voxel neighbourhoods; ``clusters`` and ``peaks`` build
+cluster and peak tables, ``tfce`` enhances maps; ``crossref`` links results of one contrast;
+``effect_sizes`` reports standardised effects; ``results`` holds :class:`CorrectionResult`.
+Never imports labels, outputs, figures, report or pipeline.
 """

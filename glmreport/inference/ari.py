@@ -31,24 +31,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from ..config.specs import CorrectionSpec
-from ..errors import ConfigError
+from ..config.specs import AriParams, CorrectionSpec
+from ..errors import InferenceError
 from ..glm.results import ContrastResult
 from .clusters import ClusterSet, apply_extent, find_clusters
 from .context import InferenceContext
 from .results import CorrectionResult
-from .scales import resolve_two_sided, z_to_stat
+from .scales import check_probability, resolve_two_sided, z_to_stat
 from .thresholds import make_correction
 
 __all__ = [
-    "DEFAULT_THRESHOLDS",
     "apply_ari",
     "cluster_tdp",
     "hommel_value",
@@ -56,22 +55,12 @@ __all__ = [
     "true_discoveries",
 ]
 
-#: Cluster-forming thresholds (z) used when an ari entry gives none.
-DEFAULT_THRESHOLDS = (3.09,)
-
 
 def _p_values(z: np.ndarray, two_sided: bool) -> np.ndarray:
     z = np.asarray(z, dtype=np.float64)
     if two_sided:
         return np.minimum(1.0, 2.0 * special.ndtr(-np.abs(z)))
     return special.ndtr(-z)
-
-
-def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1); got {alpha!r}.")
-    return alpha
 
 
 def _hommel_from_p(p: np.ndarray, alpha: float) -> int:
@@ -110,7 +99,7 @@ def hommel_value(z: np.ndarray, alpha: float = 0.05, *, two_sided: bool = False)
         ``h`` in ``0..v``; ``h = v`` means no evidence anywhere, ``h = 0`` rejects everything.
         Same value as nilearn's ``_compute_hommel_value`` for one-sided inputs.
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_probability(alpha)
     return _hommel_from_p(_p_values(z, two_sided), alpha)
 
 
@@ -148,7 +137,7 @@ def true_discoveries(
     int
         ``d(S)`` in ``0..n`` (see the module docstring).
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_probability(alpha)
     c = np.sort(_discovery_criterion(_p_values(z_cluster, two_sided), int(hommel), alpha))
     return _bound_sorted(c)
 
@@ -211,11 +200,11 @@ def cluster_tdp(
     dict of int -> float
         ``cluster_id -> TDP bound`` for every label present.
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_probability(alpha)
     z = np.asarray(z, dtype=np.float64).ravel()
     labels = np.asarray(labels).ravel()
     if labels.shape != z.shape:
-        raise ValueError(f"labels must have the shape of z {z.shape}; got {labels.shape}.")
+        raise InferenceError(f"labels must have the shape of z {z.shape}; got {labels.shape}.")
     p = _p_values(z, two_sided)
     h = _hommel_from_p(p, alpha) if hommel is None else int(hommel)
     inside = labels > 0
@@ -231,24 +220,6 @@ def cluster_tdp(
     best = np.maximum.reduceat(1.0 + rank - c_s, starts)
     bound = np.maximum(best, 0.0)
     return {int(k): float(b / n) for k, b, n in zip(lab_s[starts], bound, sizes, strict=True)}
-
-
-def _thresholds(spec: CorrectionSpec) -> list[float]:
-    raw = spec.params.get("thresholds", DEFAULT_THRESHOLDS)
-    if isinstance(raw, int | float):
-        raw = [raw]
-    try:
-        values = sorted({float(t) for t in raw})
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"ari: thresholds must be a list of z values (e.g. [2.5, 3.5, 4.5]); got {raw!r}."
-        ) from exc
-    if not values or any(not math.isfinite(t) or t < 0 for t in values):
-        raise ConfigError(
-            f"ari: thresholds must be non-negative finite z values (e.g. [2.5, 3.5, 4.5]); "
-            f"got {raw!r}."
-        )
-    return values
 
 
 def _renumber_peaks(peaks: pd.DataFrame, offset: int) -> pd.Series:
@@ -268,8 +239,9 @@ def apply_ari(
         Its ``z`` map is used (p-values are ``sf(z)``, two-sided ``2 sf(|z|)``).
     spec : CorrectionSpec
         ``alpha``; ``two_sided``; ``cluster_extent`` (clusters smaller than this are not
-        reported; ARI's bounds stay valid for any selection); ``params["thresholds"]`` list
-        of z cluster-forming thresholds (default ``[3.09]``).
+        reported; ARI's bounds stay valid for any selection);
+        :class:`~glmreport.config.specs.AriParams` ``thresholds``, the z cluster-forming
+        thresholds (default ``(2.5, 3.5, 4.5)``).
     ctx : InferenceContext
         ``connectivity`` defines clusters (use 6 to reproduce nilearn).
 
@@ -295,79 +267,30 @@ def apply_ari(
           ``n_tests``, ``n_clusters_formed`` and ``n_clusters_tdp_positive`` (per threshold).
     """
     two_sided, note = resolve_two_sided(contrast, spec)
-    alpha = _check_alpha(spec.alpha)
-    thresholds = _thresholds(spec)
+    params: AriParams = spec.params  # type: ignore[assignment]
+    thresholds = list(params.thresholds)
     z = np.asarray(contrast.z, dtype=np.float64)
-    score = np.where(np.isnan(z), -np.inf, np.abs(z) if two_sided else z)
-    sign = np.where(z < 0, -1, 1).astype(np.int8) if two_sided else None
-    p = _p_values(z, two_sided)
-    h = _hommel_from_p(p, alpha)
-    extent = max(int(spec.cluster_extent), 0)
-
-    tdp_map = np.zeros(z.shape)
-    blocks: list[tuple[float, ClusterSet, dict[int, float], dict[int, int]]] = []
-    n_formed: list[int] = []
-    n_positive: list[int] = []
-    previous_labels: np.ndarray | None = None
-    offset = 0
-
-    def clusters_of(selected: np.ndarray) -> ClusterSet:
-        return find_clusters(
-            z,
-            selected,
-            mask=ctx.mask,
-            affine=ctx.affine,
-            stat=contrast.stat,
-            two_sided=two_sided,
-            connectivity=ctx.connectivity,
-            min_distance_mm=ctx.peak_min_distance_mm,
-            max_subpeaks=ctx.max_subpeaks,
-        )
-
-    for thr in thresholds:
-        formed = score > thr
-        if extent > 1:
-            formed = apply_extent(formed, sign, ctx.mask, extent, ctx.connectivity)
-        all_set = clusters_of(formed)
-        tdp_all = cluster_tdp(z, all_set.labels, alpha=alpha, two_sided=two_sided, hommel=h)
-        n_formed.append(all_set.n_clusters)
-        lookup = np.zeros(all_set.n_clusters + 1)
-        for k, value in tdp_all.items():
-            lookup[k] = value
-        tdp_map = np.where(all_set.labels > 0, lookup[all_set.labels], tdp_map)
-        positive_ids = [k for k, value in tdp_all.items() if value > 0]
-        n_positive.append(len(positive_ids))
-        kept = np.isin(all_set.labels, positive_ids) & (all_set.labels > 0)
-        cset = clusters_of(kept)
-        tdp_kept = cluster_tdp(z, cset.labels, alpha=alpha, two_sided=two_sided, hommel=h)
-        parents: dict[int, int] = {}
-        if previous_labels is not None:
-            for k in range(1, cset.n_clusters + 1):
-                inside = previous_labels[cset.labels == k]
-                parents[k] = int(inside.max()) if inside.size else 0
-        # parent ids refer to the previous block's final (offset) numbering
-        blocks.append((thr, cset, tdp_kept, parents))
-        previous_labels = np.where(cset.labels > 0, cset.labels + offset, 0)
-        offset += cset.n_clusters
-
-    surviving = tdp_map > 0
+    levels = _Levels(
+        contrast=contrast,
+        ctx=ctx,
+        z=z,
+        alpha=float(spec.alpha),
+        two_sided=two_sided,
+        extent=max(int(spec.cluster_extent), 0),
+        hommel=_hommel_from_p(_p_values(z, two_sided), float(spec.alpha)),
+    )
+    blocks, tdp_map = levels.blocks(thresholds)
     thresholds_stat = [
         float(z_to_stat(t, contrast.stat_type, contrast.dof, contrast.df_num)) for t in thresholds
     ]
     extras: dict[str, Any] = {
-        "hommel_value": int(h),
+        "hommel_value": int(levels.hommel),
         "thresholds": [float(t) for t in thresholds],
         "thresholds_stat": thresholds_stat,
         "n_tests": int(z.size),
-        "n_clusters_formed": n_formed,
-        "n_clusters_tdp_positive": n_positive,
+        "n_clusters_formed": [b.n_formed for b in blocks],
+        "n_clusters_tdp_positive": [b.n_positive for b in blocks],
     }
-    shown = ", ".join(f"{t:g}" for t in thresholds)
-    title = f"ARI true discovery proportion (\u03b1 = {alpha:g}), clusters z > {shown}"
-    if two_sided:
-        title += ", two-sided"
-    if extent > 1:
-        title += f", k \u2265 {extent}"
     base = make_correction(
         contrast,
         spec,
@@ -375,40 +298,144 @@ def apply_ari(
         method="ari",
         desc=spec.result_desc("ari"),
         route="ari",
-        title=title,
+        title=_title(spec.alpha, thresholds, two_sided, levels.extent),
         threshold_z=thresholds[0],
         threshold_stat=thresholds_stat[0],
-        surviving=surviving,
+        surviving=tdp_map > 0,
         two_sided=two_sided,
         cluster_extent=0,
-        params={**dict(spec.params), "thresholds": [float(t) for t in thresholds], **note},
+        params={**params.to_dict(), **note},
         extras=extras,
         maps={"tdp": tdp_map},
     )
+    clusters, peaks = _tables(blocks, base)
+    return [replace(base, clusters=clusters, peaks=peaks, cluster_extent=levels.extent)]
 
+
+def _title(alpha: float, thresholds: list[float], two_sided: bool, extent: int) -> str:
+    shown = ", ".join(f"{t:g}" for t in thresholds)
+    title = f"ARI true discovery proportion (\u03b1 = {alpha:g}), clusters z > {shown}"
+    if two_sided:
+        title += ", two-sided"
+    if extent > 1:
+        title += f", k \u2265 {extent}"
+    return title
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Block:
+    """The clusters of one threshold with TDP > 0 (ids local to the block)."""
+
+    threshold: float
+    clusters: ClusterSet
+    tdp: dict[int, float]
+    parents: dict[int, int]
+    n_formed: int
+    n_positive: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Levels:
+    """Clusters of one contrast at each threshold, and their TDP bounds."""
+
+    contrast: ContrastResult
+    ctx: InferenceContext
+    z: np.ndarray
+    alpha: float
+    two_sided: bool
+    extent: int
+    hommel: int
+
+    def clusters_of(self, selected: np.ndarray) -> ClusterSet:
+        ctx = self.ctx
+        return find_clusters(
+            self.z,
+            selected,
+            mask=ctx.mask,
+            affine=ctx.affine,
+            stat=self.contrast.stat,
+            two_sided=self.two_sided,
+            connectivity=ctx.connectivity,
+            min_distance_mm=ctx.peak_min_distance_mm,
+            max_subpeaks=ctx.max_subpeaks,
+        )
+
+    def tdp(self, labels: np.ndarray) -> dict[int, float]:
+        return cluster_tdp(
+            self.z, labels, alpha=self.alpha, two_sided=self.two_sided, hommel=self.hommel
+        )
+
+    def blocks(self, thresholds: list[float]) -> tuple[list[_Block], np.ndarray]:
+        """Each threshold's clusters with TDP > 0, and the TDP map (highest threshold wins)."""
+        z, two_sided, ctx = self.z, self.two_sided, self.ctx
+        score = np.where(np.isnan(z), -np.inf, np.abs(z) if two_sided else z)
+        sign = np.where(z < 0, -1, 1).astype(np.int8) if two_sided else None
+        tdp_map = np.zeros(z.shape)
+        blocks: list[_Block] = []
+        previous: np.ndarray | None = None  # labels of the last block, final numbering
+        offset = 0
+        for thr in thresholds:
+            formed = score > thr
+            if self.extent > 1:
+                formed = apply_extent(formed, sign, ctx.mask, self.extent, ctx.connectivity)
+            all_set = self.clusters_of(formed)
+            tdp_all = self.tdp(all_set.labels)
+            lookup = np.zeros(all_set.n_clusters + 1)
+            for k, value in tdp_all.items():
+                lookup[k] = value
+            tdp_map = np.where(all_set.labels > 0, lookup[all_set.labels], tdp_map)
+            positive_ids = [k for k, value in tdp_all.items() if value > 0]
+            kept = np.isin(all_set.labels, positive_ids) & (all_set.labels > 0)
+            cset = self.clusters_of(kept)
+            blocks.append(
+                _Block(
+                    threshold=thr,
+                    clusters=cset,
+                    tdp=self.tdp(cset.labels),
+                    parents=_parents(cset, previous),
+                    n_formed=all_set.n_clusters,
+                    n_positive=len(positive_ids),
+                )
+            )
+            previous = np.where(cset.labels > 0, cset.labels + offset, 0)
+            offset += cset.n_clusters
+        return blocks, tdp_map
+
+
+def _parents(cset: ClusterSet, previous: np.ndarray | None) -> dict[int, int]:
+    """Cluster of the previous block (its final id) containing each cluster of ``cset``."""
+    parents: dict[int, int] = {}
+    if previous is not None:
+        for k in range(1, cset.n_clusters + 1):
+            inside = previous[cset.labels == k]
+            parents[k] = int(inside.max()) if inside.size else 0
+    return parents
+
+
+def _tables(blocks: list[_Block], base: CorrectionResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The clusters and peaks tables of all blocks, ids numbered over the whole table."""
     cluster_parts: list[pd.DataFrame] = []
     peak_parts: list[pd.DataFrame] = []
     offset = 0
-    for thr, cset, tdp_kept, parents in blocks:
+    for block in blocks:
+        cset, tdp = block.clusters, block.tdp
         cl = cset.clusters.copy()
         ids = cl["cluster_id"].to_numpy(dtype=np.int64)
         cl["cluster_id"] = ids + offset
-        cl["threshold_z"] = float(thr)
-        cl["tdp"] = [tdp_kept.get(int(k), 0.0) for k in ids]
+        cl["threshold_z"] = float(block.threshold)
+        cl["tdp"] = [tdp.get(int(k), 0.0) for k in ids]
         cl["min_true_voxels"] = np.rint(cl["tdp"].to_numpy() * cl["size_voxels"].to_numpy())
         cl["min_true_voxels"] = cl["min_true_voxels"].astype(np.int64)
-        cl["parent_id"] = np.array([parents.get(int(k), 0) for k in ids], dtype=np.int64)
+        cl["parent_id"] = np.array([block.parents.get(int(k), 0) for k in ids], dtype=np.int64)
         pk = cset.peaks.copy()
         main = pk["cluster_id"].astype(str).str.extract(r"^(\d+)")[0].astype(np.int64)
         pk["cluster_id"] = _renumber_peaks(pk, offset).astype(object)
-        pk["threshold_z"] = float(thr)
-        pk["tdp"] = [tdp_kept.get(int(k), 0.0) for k in main]
+        pk["threshold_z"] = float(block.threshold)
+        pk["tdp"] = [tdp.get(int(k), 0.0) for k in main]
         cluster_parts.append(cl)
         peak_parts.append(pk)
         offset += cset.n_clusters
-    clusters = _concat(cluster_parts, base.clusters)
-    peaks = _concat(peak_parts, base.peaks)
-    return [replace(base, clusters=clusters, peaks=peaks, cluster_extent=extent)]
+    return _concat(cluster_parts, base.clusters), _concat(peak_parts, base.peaks)
 
 
 def _concat(parts: Sequence[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:

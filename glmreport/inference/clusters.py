@@ -15,17 +15,18 @@ tabulated in a few tens of milliseconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from string import ascii_lowercase
 
 import numpy as np
 import pandas as pd
 from nibabel.affines import apply_affine
 from scipy import ndimage
 
+from ..errors import InferenceError
+from .connectivity import structure
+from .peaks import Candidates, candidates, peak_ids, select_peaks
 from .results import CLUSTER_COLUMNS, PEAK_COLUMNS
 
 __all__ = [
-    "CONNECTIVITIES",
     "ClusterSet",
     "apply_extent",
     "empty_clusters_table",
@@ -33,9 +34,6 @@ __all__ = [
     "find_clusters",
     "label_clusters",
 ]
-
-#: Neighbourhood size -> rank of :func:`scipy.ndimage.generate_binary_structure`.
-CONNECTIVITIES = {6: 1, 18: 2, 26: 3}
 
 _CLUSTER_DTYPES = {
     "cluster_id": "int64",
@@ -89,17 +87,6 @@ def empty_peaks_table() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=_PEAK_DTYPES[c]) for c in PEAK_COLUMNS})
 
 
-def _structure(connectivity: int) -> np.ndarray:
-    try:
-        rank = CONNECTIVITIES[int(connectivity)]
-    except (KeyError, TypeError, ValueError):
-        raise ValueError(
-            f"connectivity must be one of 6 (faces), 18 (faces and edges) or 26 "
-            f"(faces, edges and corners); got {connectivity!r}."
-        ) from None
-    return ndimage.generate_binary_structure(3, rank)
-
-
 def label_clusters(surviving3d: np.ndarray, connectivity: int = 26) -> tuple[np.ndarray, int]:
     """Label the connected components of a 3D boolean map.
 
@@ -118,8 +105,8 @@ def label_clusters(surviving3d: np.ndarray, connectivity: int = 26) -> tuple[np.
     """
     surviving3d = np.asarray(surviving3d, dtype=bool)
     if surviving3d.ndim != 3:
-        raise ValueError(f"surviving3d must be 3D; got shape {surviving3d.shape}.")
-    labels, n = ndimage.label(surviving3d, structure=_structure(connectivity))
+        raise InferenceError(f"surviving3d must be 3D; got shape {surviving3d.shape}.")
+    labels, n = ndimage.label(surviving3d, structure=structure(connectivity))
     return labels.astype(np.int32, copy=False), int(n)
 
 
@@ -164,7 +151,7 @@ def apply_extent(
     """
     surviving = np.asarray(surviving, dtype=bool)
     mask3d = np.asarray(mask3d, dtype=bool)
-    structure = _structure(connectivity)
+    neighbours = structure(connectivity)
     if min_size <= 1 or not surviving.any():
         return surviving.copy()
     keep = np.zeros_like(surviving)
@@ -173,7 +160,7 @@ def apply_extent(
         if not group.any():
             continue
         vol[mask3d] = group
-        lab3d, n = ndimage.label(vol, structure=structure)
+        lab3d, n = ndimage.label(vol, structure=neighbours)
         lab = lab3d[mask3d]
         sizes = np.bincount(lab, minlength=n + 1)
         big = sizes >= min_size
@@ -236,180 +223,175 @@ def find_clusters(
     greedy rule here never does; otherwise sub-peaks match too. nilearn numbers negative
     clusters after the positive side's table rows, here after the positive clusters.
     """
+    z, surviving, mask, affine, stat = _checked(z, surviving, mask, affine, stat)
+    neighbours = structure(connectivity)
+    out_labels = np.zeros(z.size, dtype=np.int64)
+    if not surviving.any():
+        return ClusterSet(
+            clusters=empty_clusters_table(), peaks=empty_peaks_table(), labels=out_labels
+        )
+    negative = surviving & (z < 0) if two_sided else np.zeros_like(surviving)
+    raw, n_pos, n_total = _components(surviving, negative, mask, neighbours)
+    # value whose maximum is the peak: z in positive clusters, -z in negative ones
+    height = np.where(negative, -z, z)
+    surv_idx = np.flatnonzero(surviving)  # in-mask indices, increasing = C order
+    peak_vox, sizes = _main_peaks(raw[surv_idx], height, surv_idx, n_total)
+    # final ids: positive clusters then negative, each by peak height descending
+    is_neg = np.arange(n_total) >= n_pos
+    final_order = np.lexsort((-height[peak_vox], is_neg))  # raw label - 1, in final order
+    new_id = np.empty(n_total + 1, dtype=np.int64)
+    new_id[0] = 0
+    new_id[final_order + 1] = np.arange(1, n_total + 1)
+    out_labels[surviving] = new_id[raw[surviving]]
+
+    ijk_mask = np.argwhere(mask)  # (v, 3), C order == in-mask order
+    cand = candidates(
+        surv_idx, ijk_mask[surv_idx], out_labels[surv_idx], height[surv_idx], mask.shape, affine
+    )
+    kept_rank = select_peaks(
+        cand, n_total, min_distance_mm=min_distance_mm, max_subpeaks=max_subpeaks
+    )
+    table = _Tables(
+        z=z,
+        stat=stat,
+        sizes=sizes[final_order],
+        voxel_volume=float(abs(np.linalg.det(affine[:3, :3]))),
+    )
+    main_vox = peak_vox[final_order]
+    clusters = table.clusters(
+        main_vox, apply_affine(affine, ijk_mask[main_vox].astype(np.float64)), is_neg[final_order]
+    )
+    peaks = table.peaks(cand, kept_rank, max_subpeaks)
+    return ClusterSet(clusters=clusters, peaks=peaks, labels=out_labels)
+
+
+def _checked(
+    z: np.ndarray,
+    surviving: np.ndarray,
+    mask: np.ndarray,
+    affine: np.ndarray,
+    stat: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The inputs of :func:`find_clusters` as arrays of the expected shapes."""
     z = np.asarray(z, dtype=np.float64)
     surviving = np.asarray(surviving, dtype=bool)
     mask = np.asarray(mask, dtype=bool)
     affine = np.asarray(affine, dtype=np.float64)
     n_vox = int(mask.sum())
     if z.shape != (n_vox,) or surviving.shape != (n_vox,):
-        raise ValueError(
+        raise InferenceError(
             f"z and surviving must have shape ({n_vox},) (in-mask voxels); "
             f"got {z.shape} and {surviving.shape}."
         )
     if stat is not None:
         stat = np.asarray(stat, dtype=np.float64)
         if stat.shape != (n_vox,):
-            raise ValueError(f"stat must have shape ({n_vox},); got {stat.shape}.")
-    structure = _structure(connectivity)
-    out_labels = np.zeros(n_vox, dtype=np.int64)
-    if not surviving.any():
-        return ClusterSet(
-            clusters=empty_clusters_table(), peaks=empty_peaks_table(), labels=out_labels
-        )
+            raise InferenceError(f"stat must have shape ({n_vox},); got {stat.shape}.")
+    return z, surviving, mask, affine, stat
 
-    # --- connected components, per sign, numbered consecutively (positive first) ---------
-    negative = surviving & (z < 0) if two_sided else np.zeros_like(surviving)
-    groups = [surviving & ~negative, negative]
-    raw = np.zeros(n_vox, dtype=np.int64)
+
+def _components(
+    surviving: np.ndarray, negative: np.ndarray, mask: np.ndarray, neighbours: np.ndarray
+) -> tuple[np.ndarray, int, int]:
+    """Connected components per sign, numbered consecutively (positive first).
+
+    Returns
+    -------
+    raw : (v,) ndarray of int64
+        Component of each surviving voxel (1..n_total), 0 elsewhere.
+    n_pos, n_total : int
+        Number of positive components and of all components.
+    """
+    raw = np.zeros(surviving.size, dtype=np.int64)
     vol = np.zeros(mask.shape, dtype=bool)
-    n_pos = 0
-    n_total = 0
-    for gi, group in enumerate(groups):
+    n_pos = n_total = 0
+    for gi, group in enumerate((surviving & ~negative, negative)):
         if not group.any():
             continue
         vol[mask] = group
-        lab3d, n = ndimage.label(vol, structure=structure)
+        lab3d, n = ndimage.label(vol, structure=neighbours)
         lab = lab3d[mask].astype(np.int64)
         raw[group] = lab[group] + n_total
         n_total += n
         if gi == 0:
             n_pos = n
-    # value whose maximum is the peak: z in positive clusters, -z in negative ones
-    height = np.where(negative, -z, z)
+    return raw, n_pos, n_total
 
-    # --- main peak of each cluster: sort survivors by (label, -height), stable -------------
-    surv_idx = np.flatnonzero(surviving)  # in-mask indices, increasing = C order
-    s_lab = raw[surv_idx]
-    s_val = height[surv_idx]
-    order = np.lexsort((-s_val, s_lab))
-    sorted_lab = s_lab[order]
+
+def _main_peaks(
+    labels: np.ndarray, height: np.ndarray, voxels: np.ndarray, n_total: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each component's highest voxel (first in C order among equals) and its size.
+
+    Parameters
+    ----------
+    labels : (s,) ndarray of int
+        Component (1..n_total) of each surviving voxel.
+    height : (v,) ndarray
+        Height of every in-mask voxel.
+    voxels : (s,) ndarray of int
+        In-mask index of each surviving voxel, increasing.
+    n_total : int
+
+    Returns
+    -------
+    peak_vox, sizes : (n_total,) ndarray of int
+        In component order 1..n_total.
+    """
+    values = height[voxels]
+    order = np.lexsort((-values, labels))  # by (label, -height), stable
+    sorted_lab = labels[order]
     starts = np.flatnonzero(np.r_[True, sorted_lab[1:] != sorted_lab[:-1]])
-    peak_vox = surv_idx[order[starts]]  # main peak (in-mask index) of raw labels 1..n_total
-    peak_height = height[peak_vox]
-    sizes = np.bincount(s_lab, minlength=n_total + 1)[1:]
-
-    # --- final ids: positive clusters then negative, each by peak height descending ------
-    is_neg = np.arange(n_total) >= n_pos
-    final_order = np.lexsort((-peak_height, is_neg))  # raw label - 1, in final order
-    new_id = np.empty(n_total + 1, dtype=np.int64)
-    new_id[0] = 0
-    new_id[final_order + 1] = np.arange(1, n_total + 1)
-    out_labels[surviving] = new_id[raw[surviving]]
-
-    # --- local maxima of height within each cluster (3x3x3, same cluster only) -----------
-    shape = mask.shape
-    padded = tuple(s + 2 for s in shape)
-    ijk_mask = np.argwhere(mask)  # (v, 3), C order == in-mask order
-    s_ijk = ijk_mask[surv_idx]
-    flat = np.ravel_multi_index(tuple((s_ijk + 1).T), padded)
-    lab_vol = np.zeros(padded, dtype=np.int64).ravel()
-    val_vol = np.full(padded, -np.inf).ravel()
-    lab_vol[flat] = out_labels[surv_idx]
-    val_vol[flat] = s_val
-    my_lab = out_labels[surv_idx]
-    strides = np.array([padded[1] * padded[2], padded[2], 1])
-    is_max = np.ones(surv_idx.size, dtype=bool)
-    for off in (
-        np.array(np.meshgrid([-1, 0, 1], [-1, 0, 1], [-1, 0, 1], indexing="ij")).reshape(3, -1).T
-    ):
-        if not off.any():
-            continue
-        step = int(off @ strides)
-        nb = flat + step
-        same = lab_vol[nb] == my_lab
-        # a strictly higher neighbour, or an equal one earlier in C order (plateaus are
-        # represented by their first voxel), disqualifies the voxel
-        beaten = val_vol[nb] >= s_val if step < 0 else val_vol[nb] > s_val
-        is_max &= ~(same & beaten)
-
-    # candidates sorted by (cluster id, -height, C order)
-    c_pos = np.flatnonzero(is_max)
-    c_order = c_pos[np.lexsort((-s_val[c_pos], my_lab[c_pos]))]
-    c_lab = my_lab[c_order]
-    c_vox = surv_idx[c_order]
-    c_xyz = apply_affine(affine, s_ijk[c_order].astype(np.float64))
-    n_cand = c_order.size
-    c_first = np.flatnonzero(np.r_[True, c_lab[1:] != c_lab[:-1]])  # one per cluster, id order
-
-    # greedy selection, vectorised over clusters: round r picks each cluster's highest
-    # candidate still further than min_distance_mm from all peaks kept before it.
-    alive = np.ones(n_cand, dtype=bool)
-    kept_rank = np.full(n_cand, -1, dtype=np.int64)
-    cand_index = np.arange(n_cand)
-    for rank in range(max(int(max_subpeaks), 0) + 1):
-        if rank == 0:
-            pick = c_first
-        else:
-            alive_idx = cand_index[alive]
-            if alive_idx.size == 0:
-                break
-            a_lab = c_lab[alive_idx]
-            pick = alive_idx[np.r_[True, a_lab[1:] != a_lab[:-1]]]
-        kept_rank[pick] = rank
-        alive[pick] = False
-        # distance of every candidate to the peak just kept in its cluster
-        picked_of = np.full(n_total + 1, -1, dtype=np.int64)
-        picked_of[c_lab[pick]] = pick
-        ref = picked_of[c_lab]
-        has = alive & (ref >= 0)
-        d2 = np.sum((c_xyz[has] - c_xyz[ref[has]]) ** 2, axis=1)
-        alive[np.flatnonzero(has)[d2 <= float(min_distance_mm) ** 2]] = False
-
-    # --- tables ----------------------------------------------------------------------------
-    voxel_volume = float(abs(np.linalg.det(affine[:3, :3])))
-    sizes_final = sizes[final_order]
-    main_vox = peak_vox[final_order]
-    main_xyz = apply_affine(affine, ijk_mask[main_vox].astype(np.float64))
-
-    def stat_at(idx: np.ndarray) -> np.ndarray:
-        return stat[idx] if stat is not None else np.full(idx.size, np.nan)
-
-    clusters = pd.DataFrame(
-        {
-            "cluster_id": np.arange(1, n_total + 1, dtype=np.int64),
-            "sign": pd.Series(np.where(is_neg[final_order], "-", "+"), dtype=str),
-            "size_voxels": sizes_final.astype(np.int64),
-            "volume_mm": sizes_final * voxel_volume,
-            "peak_x": main_xyz[:, 0],
-            "peak_y": main_xyz[:, 1],
-            "peak_z": main_xyz[:, 2],
-            "peak_value": z[main_vox],
-            "peak_stat": stat_at(main_vox),
-        },
-        columns=list(CLUSTER_COLUMNS),
-    )
-
-    kept = np.flatnonzero(kept_rank >= 0)
-    kept = kept[np.lexsort((kept_rank[kept], c_lab[kept]))]
-    k_lab = c_lab[kept]
-    k_rank = kept_rank[kept]
-    k_vox = c_vox[kept]
-    suffix = np.array([""] + [_letters(i) for i in range(max(int(max_subpeaks), 0))], dtype=object)
-    peak_ids = k_lab.astype(str).astype(object) + suffix[k_rank]
-    peaks = pd.DataFrame(
-        {
-            "cluster_id": pd.Series(peak_ids, dtype=str),
-            "peak_x": c_xyz[kept, 0],
-            "peak_y": c_xyz[kept, 1],
-            "peak_z": c_xyz[kept, 2],
-            "peak_value": z[k_vox],
-            "peak_stat": stat_at(k_vox),
-            "size_voxels": sizes_final[k_lab - 1].astype(np.int64),
-            "volume_mm": sizes_final[k_lab - 1] * voxel_volume,
-        },
-        columns=list(PEAK_COLUMNS),
-    )
-    return ClusterSet(clusters=clusters, peaks=peaks, labels=out_labels)
+    return voxels[order[starts]], np.bincount(labels, minlength=n_total + 1)[1:]
 
 
-def _letters(i: int) -> str:
-    """Return ``a``, ``b``, ..., ``z``, ``aa``, ``ab`` ... for i = 0, 1, ..."""
-    out = ""
-    i += 1
-    while i > 0:
-        i, r = divmod(i - 1, 26)
-        out = ascii_lowercase[r] + out
-    return out
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Tables:
+    """Builds the clusters and peaks tables from clusters in final id order."""
+
+    z: np.ndarray
+    stat: np.ndarray | None
+    sizes: np.ndarray  # (n,) voxels, final order
+    voxel_volume: float
+
+    def stat_at(self, idx: np.ndarray) -> np.ndarray:
+        return self.stat[idx] if self.stat is not None else np.full(idx.size, np.nan)
+
+    def clusters(self, main_vox: np.ndarray, xyz: np.ndarray, negative: np.ndarray) -> pd.DataFrame:
+        n = self.sizes.size
+        return pd.DataFrame(
+            {
+                "cluster_id": np.arange(1, n + 1, dtype=np.int64),
+                "sign": pd.Series(np.where(negative, "-", "+"), dtype=str),
+                "size_voxels": self.sizes.astype(np.int64),
+                "volume_mm": self.sizes * self.voxel_volume,
+                "peak_x": xyz[:, 0],
+                "peak_y": xyz[:, 1],
+                "peak_z": xyz[:, 2],
+                "peak_value": self.z[main_vox],
+                "peak_stat": self.stat_at(main_vox),
+            },
+            columns=list(CLUSTER_COLUMNS),
+        )
+
+    def peaks(self, cand: Candidates, kept_rank: np.ndarray, max_subpeaks: int) -> pd.DataFrame:
+        kept = np.flatnonzero(kept_rank >= 0)
+        kept = kept[np.lexsort((kept_rank[kept], cand.labels[kept]))]
+        k_lab = cand.labels[kept]
+        k_vox = cand.voxels[kept]
+        return pd.DataFrame(
+            {
+                "cluster_id": pd.Series(peak_ids(k_lab, kept_rank[kept], max_subpeaks), dtype=str),
+                "peak_x": cand.xyz[kept, 0],
+                "peak_y": cand.xyz[kept, 1],
+                "peak_z": cand.xyz[kept, 2],
+                "peak_value": self.z[k_vox],
+                "peak_stat": self.stat_at(k_vox),
+                "size_voxels": self.sizes[k_lab - 1].astype(np.int64),
+                "volume_mm": self.sizes[k_lab - 1] * self.voxel_volume,
+            },
+            columns=list(PEAK_COLUMNS),
+        )
 
 
 def voxel_index(xyz: np.ndarray, *, mask: np.ndarray, affine: np.ndarray) -> np.ndarray:

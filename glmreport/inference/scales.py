@@ -1,4 +1,4 @@
-"""Conversions between the p, z, t and F scales, and the alpha check.
+"""Conversions between the p, z, t and F scales, and the guard of levels.
 
 Every threshold is computed on the z scale and also reported in the contrast's own units
 (t or F) with the same p-value.
@@ -12,15 +12,30 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
+from ..config.corrections import is_probability
 from ..config.specs import CorrectionSpec
+from ..errors import InferenceError
 from ..glm.results import ContrastResult
 
 
-def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not 0.0 < alpha <= 1.0:
-        raise ValueError(f"alpha must be in (0, 1]; got {alpha}.")
-    return alpha
+def check_probability(value: float, name: str = "alpha") -> float:
+    """Guard of the public statistics functions: ``value`` as a float, in (0, 1).
+
+    The rule is the config's (:func:`glmreport.config.corrections.is_probability`), where
+    every entry is validated; this only turns a library caller's out-of-range level into an
+    :class:`~glmreport.errors.InferenceError` instead of a silently meaningless threshold.
+
+    Parameters
+    ----------
+    value : float
+        A level (``alpha``) or a cluster-forming p.
+    name : str
+        Its name, for the message.
+    """
+    value = float(value)
+    if not is_probability(value):
+        raise InferenceError(f"{name} must be in (0, 1); got {value!r}.")
+    return value
 
 
 def _dist(stat_type: str, dof: float, df_num: int):
@@ -28,7 +43,7 @@ def _dist(stat_type: str, dof: float, df_num: int):
         return stats.t(dof)
     if stat_type == "F":
         return stats.f(df_num, dof)
-    raise ValueError(f"stat_type must be 't' or 'F'; got {stat_type!r}.")
+    raise InferenceError(f"stat_type must be 't' or 'F'; got {stat_type!r}.")
 
 
 def z_to_stat(z_thr: float, stat_type: str, dof: float, df_num: int = 1) -> float:

@@ -5,8 +5,9 @@ Every threshold is computed on the z scale and also reported in the contrast's o
 
 - uncorrected: ``z_thr = isf(alpha')``;
 - Bonferroni: ``z_thr = isf(alpha' / n_voxels)``;
-- FDR: Benjamini-Hochberg on ``p = sf(z)``; ``z_thr`` is the smallest z among the
-  rejected voxels (the BH critical value), ``inf`` when nothing is rejected;
+- FDR: Benjamini-Hochberg on ``p = sf(z)`` (:func:`bh_rejections`, the one implementation,
+  also used by RFT's q-values); ``z_thr`` is the smallest z among the rejected voxels (the BH
+  critical value), ``inf`` when nothing is rejected;
 
 where ``alpha' = alpha / 2`` and ``|z|`` replaces ``z`` for two-sided inference (so the
 two-sided p of a voxel is ``2 * sf(|z|)``). A voxel survives when ``z >= z_thr`` (``|z| >=
@@ -34,12 +35,14 @@ from ..glm.results import ContrastResult
 from .clusters import apply_extent, find_clusters
 from .context import InferenceContext
 from .results import CorrectionResult
-from .scales import _check_alpha, resolve_two_sided, z_to_stat
+from .scales import check_probability, resolve_two_sided, z_to_stat
 
 __all__ = [
     "apply_bonferroni",
     "apply_fdr",
     "apply_uncorrected",
+    "bh_adjusted",
+    "bh_rejections",
     "bonferroni_threshold",
     "fdr_threshold",
     "make_correction",
@@ -62,7 +65,7 @@ def uncorrected_threshold(alpha: float, *, two_sided: bool = False) -> float:
     float
         ``norm.isf(alpha)`` (``norm.isf(alpha / 2)`` two-sided).
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_probability(alpha)
     return float(stats.norm.isf(alpha / 2 if two_sided else alpha))
 
 
@@ -83,11 +86,59 @@ def bonferroni_threshold(n_voxels: int, alpha: float, *, two_sided: bool = False
     float
         ``norm.isf(alpha / n_voxels)`` (``alpha / 2`` two-sided); ``inf`` for no voxels.
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_probability(alpha)
     if n_voxels <= 0:
         return math.inf
     a = alpha / 2 if two_sided else alpha
     return float(stats.norm.isf(a / n_voxels))
+
+
+def bh_rejections(p: np.ndarray, q: float) -> int:
+    """Number of tests the Benjamini-Hochberg procedure rejects at level ``q``.
+
+    Parameters
+    ----------
+    p : (m,) array_like
+        p-values of all tests, in any order (NaN counts as a test that is never rejected).
+    q : float
+        False discovery rate.
+
+    Returns
+    -------
+    int
+        The largest ``k`` with ``p_(k) <= k q / m`` (sorted ascending; Benjamini & Hochberg
+        1995), 0 when there is none: the tests with the ``k`` smallest p-values are rejected.
+    """
+    ps = np.sort(np.asarray(p, dtype=np.float64).ravel())
+    m = ps.size
+    if m == 0:
+        return 0
+    below = np.flatnonzero(ps <= q * np.arange(1, m + 1) / m)
+    return int(below[-1]) + 1 if below.size else 0
+
+
+def bh_adjusted(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted p-values and their Benjamini-Hochberg adjusted values (q-values).
+
+    Parameters
+    ----------
+    p : (m,) array_like
+        p-values of one family, in any order.
+
+    Returns
+    -------
+    sorted_p, q : (m,) ndarray
+        ``q_(k) = min(1, min_{j >= k} p_(j) m / j)``: a test is among the
+        :func:`bh_rejections` at level ``alpha`` exactly when its q is at most ``alpha`` (up
+        to rounding).
+    """
+    ps = np.sort(np.asarray(p, dtype=np.float64).ravel())
+    m = ps.size
+    if m == 0:
+        return ps, ps
+    adj = ps * m / np.arange(1, m + 1)
+    adj = np.minimum.accumulate(adj[::-1])[::-1]
+    return ps, np.minimum(adj, 1.0)
 
 
 def fdr_threshold(z: np.ndarray, alpha: float, *, two_sided: bool = False) -> float:
@@ -98,7 +149,7 @@ def fdr_threshold(z: np.ndarray, alpha: float, *, two_sided: bool = False) -> fl
     z : (v,) ndarray
         z values of all tests; NaN counts as a test that is never rejected.
     alpha : float
-        False discovery rate.
+        False discovery rate, in (0, 1).
     two_sided : bool
         If True, tests use ``|z|`` with two-sided p-values ``2 * sf(|z|)``.
 
@@ -110,25 +161,21 @@ def fdr_threshold(z: np.ndarray, alpha: float, *, two_sided: bool = False) -> fl
 
     Notes
     -----
-    Same procedure as nilearn's ``fdr_threshold`` (which returns this value minus 1e-12):
-    sorted p-values ``p_(k) = sf(z_(k))`` are rejected up to the largest ``k`` with
-    ``p_(k) < alpha' * k / n`` (strict), ``alpha' = alpha / 2`` two-sided.
+    :func:`bh_rejections` on ``p_(k) = sf(z_(k))`` at ``alpha' = alpha / 2`` two-sided: the
+    tests up to the largest ``k`` with ``p_(k) <= alpha' k / n`` are rejected. nilearn's
+    ``fdr_threshold`` uses ``<`` (and returns this value minus 1e-12); the two differ only
+    when a p-value equals its BH bound exactly.
     """
-    alpha = _check_alpha(alpha)
+    alpha = check_probability(alpha)
     values = np.asarray(z, dtype=np.float64).ravel()
     if two_sided:
         values = np.abs(values)
     values = np.where(np.isnan(values), -np.inf, values)
-    n = values.size
-    if n == 0:
+    if values.size == 0:
         return math.inf
-    a = alpha / 2 if two_sided else alpha
     z_desc = -np.sort(-values)
-    p = stats.norm.sf(z_desc)
-    below = p < a * np.linspace(1 / n, 1, n)
-    if not below.any():
-        return math.inf
-    return float(z_desc[np.flatnonzero(below)[-1]])
+    k = bh_rejections(stats.norm.sf(z_desc), alpha / 2 if two_sided else alpha)
+    return float(z_desc[k - 1]) if k else math.inf
 
 
 def _format_alpha(alpha: float) -> str:
@@ -187,8 +234,8 @@ def make_correction(
         Minimum cluster size in voxels (``size >= k`` survives); default
         ``spec.cluster_extent``. Applied separately to positive and negative clusters.
     params : dict, optional
-        Stored as ``params``; defaults to ``spec.params``. The two-sided note for F
-        contrasts is added when applicable.
+        Stored as ``params``; defaults to ``spec.params.to_dict()``. The two-sided note for
+        F contrasts is added when applicable.
     extras, maps, arrays : dict, optional
         Stored as is.
     route : str, optional
@@ -233,13 +280,18 @@ def make_correction(
         surviving=surviving,
         clusters=cset.clusters,
         peaks=cset.peaks,
-        params={**(dict(spec.params) if params is None else params), **note},
+        params={**(_params_of(spec) if params is None else params), **note},
         extras=dict(extras or {}),
         maps=dict(maps or {}),
         arrays=dict(arrays or {}),
         cluster_labels=cset.labels,
         route=route or desc,
     )
+
+
+def _params_of(spec: CorrectionSpec) -> dict[str, Any]:
+    """The entry's parameters as recorded in ``summary.json`` (``{}`` without any)."""
+    return spec.params.to_dict() if spec.params is not None else {}
 
 
 def _height(
@@ -270,7 +322,7 @@ def _height(
         threshold_z=threshold_z,
         surviving=surviving,
         two_sided=two_sided,
-        params={**dict(spec.params), **note},
+        params={**_params_of(spec), **note},
         extras={"n_tests": int(z.size), **extras_of(z, two_sided, threshold_z)},
     )
     return [result]

@@ -110,7 +110,7 @@ def _check_permutation_sizes(config: RunConfig, n: int) -> None:
         from ..inference.permutation import check_resample_table
 
         for spec in specs:
-            check_resample_table(int(spec.params.get("n_perm", 10000)), n)
+            check_resample_table(spec.params.n_perm, n)
 
 
 def _plain(value: Any) -> Any:

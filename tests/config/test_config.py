@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from glmreport.config.load import parse_config
+from glmreport.config.specs import PermutationParams
 from glmreport.errors import ConfigError
 
 BASE = """\
@@ -87,18 +88,9 @@ report: {formats: [html, pdf]}
     assert unc.cluster_extent == 10 and unc.two_sided is True
     assert fdr.contrasts == ("x vs y",)
     assert bonf.two_sided is False
-    assert perm.params == {
-        "n_perm": 500,
-        "seed": 3,
-        "cluster_forming_p": 0.001,
-        "tfce": True,
-        "blocks": None,
-        "tfce_E": 0.5,
-        "tfce_H": 2.0,
-        "tfce_dh": "auto",
-    }
-    assert ari.params["thresholds"] == [2.5, 3.5]
-    assert rft.params["cluster_forming_p"] == 0.01
+    assert perm.params == PermutationParams(n_perm=500, seed=3, cluster_forming_p=0.001, tfce=True)
+    assert ari.params.thresholds == (2.5, 3.5)
+    assert rft.params.cluster_forming_p == 0.01
     assert cfg.clusters.connectivity == 18
     assert cfg.report.formats == ("html", "pdf")
 
@@ -360,7 +352,7 @@ def test_yaml_12_numbers_are_numbers():
         + "  - {method: permutation, alpha: 5.e-2, tfce_E: 1E+0}\n"
     )
     assert [c.alpha for c in cfg.corrections] == [0.001, 0.5, 0.05]
-    assert cfg.corrections[2].params["tfce_E"] == 1.0
+    assert cfg.corrections[2].params.tfce_E == 1.0
     assert cfg.model.smoothing_fwhm == 6.0
     assert cfg.model.inputs.rows[0]["age"] == 1000.0
     # text that only starts like a number stays text

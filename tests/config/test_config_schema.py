@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from glmreport.config.load import METHOD_KEYS, TOP_KEYS, parse_config
+from glmreport.config.corrections import METHOD_KEYS
+from glmreport.config.load import TOP_KEYS, parse_config
 from glmreport.config.model import FIRST_KEYS, MAPS_KEYS, RUN_KEYS, SECOND_KEYS
 from glmreport.config.schema import DIALECT, config_schema
 from glmreport.config.specs import ClusterOptions, ModelConfig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -46,6 +48,23 @@ def test_fixed_effects_t_precision_weighted():
     plain = fixed_effects([r1, r2], name="c", label="c", precision_weighted=False)
     np.testing.assert_allclose(plain.effect[0], [2.0, 2.0, 0.0])
     np.testing.assert_allclose(plain.variance[0, 0], [1.0, 2.0, 0.5])
+
+
+@pytest.mark.parametrize("precision_weighted", [True, False])
+def test_fixed_effects_one_row_f_is_the_squared_t(precision_weighted):
+    """An F contrast of one row combines as the t does: F = t^2 (it used to fail)."""
+    runs_t = [
+        _t_result([1.0, -2.0, 0.0], [1.0, 4.0, 0.0], 50),
+        _t_result([3.0, 2.0, 0.0], [3.0, 4.0, 0.0], 70),
+    ]
+    runs_f = [dataclasses.replace(r, stat_type="F", stat=r.stat**2) for r in runs_t]
+    t = fixed_effects(runs_t, name="c", label="c", precision_weighted=precision_weighted)
+    f = fixed_effects(runs_f, name="c", label="c", precision_weighted=precision_weighted)
+    assert f.df_num == 1 and f.dof == t.dof == 120.0
+    np.testing.assert_allclose(f.stat, t.stat**2, rtol=1e-12)
+    np.testing.assert_allclose(f.p, stats.f.sf(f.stat, 1, 120), rtol=1e-10)
+    # no variance in any run: no statistic
+    assert f.stat[2] == 0.0 and f.p[2] == 1.0 and f.z[2] == 0.0
 
 
 def test_fixed_effects_zero_variance_run_is_ignored():

@@ -15,6 +15,7 @@ import pytest
 from scipy import ndimage
 
 from glmreport.inference.permutation import (
+    NullSettings,
     cluster_forming_threshold,
     fwe_p_values,
     permutation_null,
@@ -41,12 +42,10 @@ def test_family_wise_error_rate_under_null():
             data,
             x,
             [[1.0]],
-            n_perm=N_PERM,
-            seed=d,
-            two_sided=True,
+            NullSettings(
+                n_perm=N_PERM, seed=d, two_sided=True, cluster_threshold=threshold, tfce=True
+            ),
             mask=mask,
-            cluster_threshold=threshold,
-            tfce=True,
         )
         assert null.n_perm == N_PERM and not null.exact
         for i, values in enumerate((null.max_stat, null.max_size, null.max_mass, null.max_tfce)):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from glmreport.config.specs import CorrectionSpec
+from glmreport.config.specs import CorrectionSpec, RftParams
 from glmreport.glm.contrasts import compute_contrast
 from glmreport.glm.ols import fit_ols
 from glmreport.glm.results import DesignMatrix
@@ -37,7 +37,7 @@ def test_rft_family_wise_error_under_the_null():
     sigma = (0.0, *[FWHM_VOX / math.sqrt(8 * math.log(2))] * 3)
     mask = np.ones(SHAPE, bool)
     design = DesignMatrix(matrix=np.ones((N_IMAGES, 1)), columns=("intercept",))
-    spec = CorrectionSpec(method="rft", alpha=ALPHA, params={"cluster_forming_p": 0.001})
+    spec = CorrectionSpec(method="rft", alpha=ALPHA, params=RftParams(cluster_forming_p=0.001))
     voxel_hits = 0
     cluster_hits = 0
     fwhm = []

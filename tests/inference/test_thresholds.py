@@ -11,13 +11,14 @@ from scipy import stats
 from glmreport.config.specs import CorrectionSpec
 from glmreport.glm.results import ContrastResult
 from glmreport.inference.context import InferenceContext
-from glmreport.inference.registry import get_method
 from glmreport.inference.results import CLUSTER_COLUMNS
-from glmreport.inference.scales import resolve_two_sided, stat_to_z, z_to_stat
+from glmreport.inference.scales import resolve_two_sided, z_to_stat
 from glmreport.inference.thresholds import (
     apply_bonferroni,
     apply_fdr,
     apply_uncorrected,
+    bh_adjusted,
+    bh_rejections,
     bonferroni_threshold,
     fdr_threshold,
     make_correction,
@@ -108,63 +109,45 @@ def test_fdr_threshold_small_example():
     assert fdr_threshold(np.r_[z, np.nan, np.nan, np.nan], 0.05) == 2.5
 
 
-@pytest.mark.parametrize("z", [-3.0, 0.0, 1.0, 2.5, 3.09, 5.0, 8.0])
-@pytest.mark.parametrize(("stat_type", "df_num"), [("t", 1), ("F", 1), ("F", 3)])
-def test_z_to_stat_matches_scipy(z, stat_type, df_num):
-    p = stats.norm.sf(z)
-    got = z_to_stat(z, stat_type, DOF, df_num)
-    if stat_type == "t":
-        assert got == pytest.approx(stats.t.isf(p, DOF), rel=1e-10, abs=1e-12)
-        log_p = stats.t.logsf(got, DOF)
-    else:
-        if p > 1e-8:  # scipy's f.isf is inaccurate below (1e-2 relative at p = 6e-16)
-            assert got == pytest.approx(stats.f.isf(p, df_num, DOF), rel=1e-9)
-        log_p = stats.f.logsf(got, df_num, DOF)
-    assert log_p == pytest.approx(stats.norm.logsf(z), rel=1e-10, abs=1e-12)
-    assert stat_to_z(got, stat_type, DOF, df_num) == pytest.approx(z, rel=1e-9, abs=1e-9)
+def test_bh_matches_statsmodels():
+    multipletests = pytest.importorskip("statsmodels.stats.multitest").multipletests
+    rng = np.random.default_rng(7)
+    p = np.r_[rng.uniform(size=400), rng.uniform(0, 1e-3, 60)]
+    for q in (0.01, 0.05, 0.2):
+        reject, adjusted, _, _ = multipletests(p, alpha=q, method="fdr_bh")
+        assert bh_rejections(p, q) == reject.sum() > 0
+        ps, qs = bh_adjusted(p)
+        np.testing.assert_array_equal(ps, np.sort(p))
+        np.testing.assert_allclose(qs, np.sort(adjusted), rtol=1e-12)
+        # rejected exactly when the adjusted value is at most q
+        assert np.count_nonzero(qs <= q) == bh_rejections(p, q)
 
 
-def test_f_with_one_numerator_df_is_squared_two_sided_t():
-    for z in (1.0, 3.0, 6.0, 10.0):
-        t_two_sided = stats.t.isf(stats.norm.sf(z) / 2, DOF)
-        assert z_to_stat(z, "F", DOF, 1) == pytest.approx(t_two_sided**2, rel=1e-9)
+def test_bh_rule_is_less_or_equal():
+    # p_(k) <= k q / m rejects (Benjamini & Hochberg 1995): p_(2) = 2 * 0.05 / 4 exactly
+    p = np.array([0.001, 0.025, 0.3, 0.9])
+    assert 0.025 == 2 * 0.05 / 4
+    assert bh_rejections(p, 0.05) == 2
+    assert bh_rejections(p[::-1], 0.05) == 2  # any order
+    assert bh_rejections(np.array([0.2, 0.9]), 0.05) == 0
+    assert bh_rejections(np.array([]), 0.05) == 0
+    assert bh_rejections(np.array([0.01, np.nan]), 0.05) == 1  # NaN is never rejected
+    ps, qs = bh_adjusted(np.array([]))
+    assert ps.size == qs.size == 0
 
 
-@pytest.mark.parametrize("z", [12.0, 20.0, 30.0, 36.0])
-@pytest.mark.parametrize(("stat_type", "df_num"), [("t", 1), ("F", 4)])
-def test_z_to_stat_extreme_values_round_trip(z, stat_type, df_num):
-    s = z_to_stat(z, stat_type, DOF, df_num)
-    assert math.isfinite(s) and s > 0
-    log_p = stats.t.logsf(s, DOF) if stat_type == "t" else stats.f.logsf(s, df_num, DOF)
-    assert log_p == pytest.approx(stats.norm.logsf(z), rel=1e-9)
-    assert stat_to_z(s, stat_type, DOF, df_num) == pytest.approx(z, rel=1e-9)
-
-
-def test_z_to_stat_infinite_and_errors():
-    assert z_to_stat(math.inf, "t", DOF) == math.inf
-    assert z_to_stat(math.inf, "F", DOF, 2) == math.inf
-    assert z_to_stat(-math.inf, "F", DOF, 2) == 0.0
-    assert math.isnan(z_to_stat(math.nan, "t", DOF))
-    with pytest.raises(ValueError, match="'t' or 'F'"):
-        z_to_stat(1.0, "chi2", DOF)
-
-
-def test_stat_to_z_vectorised_both_tails():
-    t = np.array([-40.0, -3.0, 0.0, 2.0, 40.0, np.nan])
-    z = stat_to_z(t, "t", DOF)
-    expected = -stats.norm.ppf(stats.t.sf(t[1:4], DOF))
-    np.testing.assert_allclose(z[1:4], expected, atol=1e-12)
-    assert z[0] < -7 and z[4] > 7 and math.isnan(z[5])
-    assert z[0] == pytest.approx(-z[4], rel=1e-12)
+def test_fdr_threshold_uses_the_bh_rule():
+    # z whose p-values sit on the BH line: sf(z_k) = k q / m for k = 1..3 of m = 4
+    q, m = 0.05, 4
+    z = stats.norm.isf(np.array([1, 2, 3]) * q / m)
+    p = stats.norm.sf(np.r_[z, 0.0])
+    k = bh_rejections(p, q)
+    expected = z[k - 1] if k else math.inf
+    assert fdr_threshold(np.r_[z, 0.0], q) == expected
+    assert k >= 2  # ties with the line (up to rounding of isf/sf) are rejected
 
 
 # --- corrections -------------------------------------------------------------------------
-
-
-def test_registry_dispatch():
-    assert get_method("uncorrected") is apply_uncorrected
-    assert get_method("fdr") is apply_fdr
-    assert get_method("bonferroni") is apply_bonferroni
 
 
 def test_uncorrected_one_sided():
@@ -238,11 +221,11 @@ def test_f_contrast_is_never_two_sided():
     vol, mask = _blob_map()
     vol = np.abs(vol)  # F-like: large values are evidence
     contrast = _contrast(vol, mask, stat_type="F", df_num=2)
-    spec = CorrectionSpec(method="bonferroni", alpha=0.05, two_sided=True, params={"x": 1})
+    spec = CorrectionSpec(method="bonferroni", alpha=0.05, two_sided=True)
     assert resolve_two_sided(contrast, spec) == (False, {"two_sided_ignored": "F contrast"})
     (r,) = apply_bonferroni(contrast, spec, _ctx(mask))
     assert not r.two_sided
-    assert r.params == {"x": 1, "two_sided_ignored": "F contrast"}
+    assert r.params == {"two_sided_ignored": "F contrast"}
     assert r.threshold_z == pytest.approx(bonferroni_threshold(mask.sum(), 0.05))
     p = stats.norm.sf(r.threshold_z)
     assert r.threshold_stat == pytest.approx(stats.f.isf(p, 2, DOF), rel=1e-6)

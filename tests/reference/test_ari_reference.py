@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import ndimage, stats
 
-from glmreport.config.specs import CorrectionSpec
+from glmreport.config.specs import AriParams, CorrectionSpec
 from glmreport.glm.contrasts import compute_contrast
 from glmreport.glm.ols import fit_ols
 from glmreport.glm.results import ContrastResult, DesignMatrix
@@ -108,7 +108,7 @@ def test_tdp_map_matches_nilearn(seed, thresholds, alpha):
     zvol, mask = _blob_z_map(seed)
     z = zvol[mask]
     ctx = InferenceContext(mask=mask, affine=AFFINE, connectivity=6)
-    spec = CorrectionSpec(method="ari", alpha=alpha, params={"thresholds": thresholds})
+    spec = CorrectionSpec(method="ari", alpha=alpha, params=AriParams(thresholds=thresholds))
     (res,) = apply_ari(_contrast_from_z(z), spec, ctx)
     expected = _nilearn_tdp(z, mask, thresholds, alpha)
     assert expected.max() > 0  # the case exercises non-zero bounds
@@ -121,7 +121,7 @@ def test_tdp_map_matches_nilearn(seed, thresholds, alpha):
 def test_tdp_map_matches_nilearn_on_a_fitted_contrast(thresholds, alpha):
     contrast, mask = _glm_contrast()
     ctx = InferenceContext(mask=mask, affine=AFFINE, connectivity=6)
-    spec = CorrectionSpec(method="ari", alpha=alpha, params={"thresholds": thresholds})
+    spec = CorrectionSpec(method="ari", alpha=alpha, params=AriParams(thresholds=thresholds))
     (res,) = apply_ari(contrast, spec, ctx)
     expected = _nilearn_tdp(contrast.z, mask, thresholds, alpha)
     assert expected.max() > 0

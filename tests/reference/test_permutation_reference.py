@@ -22,11 +22,12 @@ import pytest
 from scipy import ndimage
 
 from glmreport.inference.permutation import (
+    NullSettings,
     cluster_forming_threshold,
+    cluster_measures,
     critical_value,
     permutation_null,
 )
-from glmreport.inference.permutation.correction import _cluster_measures
 from glmreport.inference.tfce import neighbour_graph, tfce
 
 second_level = pytest.importorskip("nilearn.glm.second_level")
@@ -83,11 +84,8 @@ def test_maps_equal_non_parametric_inference():
         data,
         np.ones((N, 1)),
         [[1.0]],
-        n_perm=10,
-        two_sided=True,
+        NullSettings(n_perm=10, two_sided=True, tfce=True, connectivity=6),
         mask=mask,
-        tfce=True,
-        connectivity=6,
     )
     np.testing.assert_allclose(null.stat, ref_t, rtol=0, atol=1e-6)
     ref_tfce = out["tfce"].get_fdata()[mask]
@@ -95,7 +93,7 @@ def test_maps_equal_non_parametric_inference():
     # observed cluster size and mass of every voxel
     thr = cluster_forming_threshold(0.001, "t", N - 1, two_sided=True)
     graph = neighbour_graph(mask, 6)
-    voxels, labels, sizes, masses = _cluster_measures(null.stat, thr, graph, True)
+    voxels, labels, sizes, masses = cluster_measures(null.stat, thr, graph, True)
     assert sizes.size >= 2
     size_map = np.zeros(graph.n_voxels)
     mass_map = np.zeros(graph.n_voxels)
@@ -109,7 +107,7 @@ def test_maps_equal_non_parametric_inference():
 @pytest.mark.parametrize("two_sided", [True, False])
 def test_tfce_equals_nilearn(connectivity, two_sided):
     data, mask = _data(1, signal=0.6)
-    null = permutation_null(data, np.ones((N, 1)), [[1.0]], n_perm=1)
+    null = permutation_null(data, np.ones((N, 1)), [[1.0]], NullSettings(n_perm=1))
     vol = _volume(null.stat, mask)
     structure = ndimage.generate_binary_structure(3, {6: 1, 26: 3}[connectivity])
     ref = nl_utils.calculate_tfce(vol[..., None], structure, two_sided_test=two_sided)[..., 0]
@@ -125,13 +123,10 @@ def test_null_entries_equal_nilearn_measures():
         data,
         np.ones((N, 1)),
         [[1.0]],
-        n_perm=40,
-        seed=1,
-        two_sided=True,
+        NullSettings(
+            n_perm=40, seed=1, two_sided=True, connectivity=6, cluster_threshold=thr, tfce=True
+        ),
         mask=mask,
-        connectivity=6,
-        cluster_threshold=thr,
-        tfce=True,
     )
     structure = ndimage.generate_binary_structure(3, 1)
     for i, signs in enumerate(null.resamples):
@@ -179,7 +174,7 @@ def test_fwe_critical_value_matches_nilearn(design):
                 random_state=0,
                 n_jobs=1,
             )
-    null = permutation_null(data, x, weights, n_perm=5000, seed=0, two_sided=True)
+    null = permutation_null(data, x, weights, NullSettings(n_perm=5000, seed=0, two_sided=True))
     assert null.scheme == ("sign-flip" if design == "one-sample" else "freedman-lane")
     np.testing.assert_allclose(null.stat, ref["t"][0], rtol=0, atol=1e-6)
     ours = critical_value(null.max_stat, 0.05)

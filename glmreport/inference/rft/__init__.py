@@ -1,24 +1,21 @@
 """Random field theory inference: FWE voxel and cluster thresholds from the smoothness.
 
 ``smoothness`` estimates the smoothness (FWHM, resels) from the residuals or takes it from the
-config; ``correction`` holds the expected Euler characteristic, cluster and set p-values and
-``apply_rft``; the names below are the package's public API.
+config; ``fields`` holds the random fields, their EC densities and the voxel level; ``tables``
+the cluster, set and peak levels and SPM's table; ``correction`` holds ``apply_rft``; the
+names below are the package's public API.
 """
 
 from __future__ import annotations
 
-from .correction import (
+from .correction import apply_rft, smoothness_for
+from .fields import (
     RandomField,
-    apply_rft,
-    cluster_p_values,
-    critical_cluster_size,
     ec_densities,
     expected_clusters,
     expected_ec,
     height_threshold_fwe,
     p_fwe_voxel,
-    set_level_p,
-    smoothness_for,
 )
 from .smoothness import (
     Smoothness,
@@ -28,6 +25,7 @@ from .smoothness import (
     roughness,
     smoothness_from_fwhm,
 )
+from .tables import cluster_p_values, critical_cluster_size, set_level_p
 
 __all__ = [
     "RandomField",

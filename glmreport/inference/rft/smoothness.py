@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from nibabel.affines import voxel_sizes
 
-from ...errors import DesignError
+from ...errors import DesignError, InferenceError
 from ...glm.results import GLMFit
 
 __all__ = [
@@ -145,7 +145,7 @@ def resel_counts(mask: np.ndarray, fwhm_voxels: np.ndarray) -> np.ndarray:
     """
     m = np.asarray(mask, dtype=bool)
     if m.ndim != 3:
-        raise ValueError(f"mask must be 3D; got shape {m.shape}.")
+        raise InferenceError(f"mask must be 3D; got shape {m.shape}.")
     r = 1.0 / np.asarray(fwhm_voxels, dtype=np.float64)
     p = int(m.sum())
     ex = int(np.count_nonzero(m[1:, :, :] & m[:-1, :, :]))
@@ -213,7 +213,7 @@ def roughness(
     betas = np.asarray(fit.betas, dtype=np.float64)
     n, v = data.shape
     if x.shape[0] != n or betas.shape[1] != v or int(mask.sum()) != v:
-        raise ValueError(
+        raise InferenceError(
             f"data {data.shape}, design {x.shape}, betas {betas.shape} and mask "
             f"({int(mask.sum())} voxels) do not match."
         )
@@ -366,7 +366,7 @@ def smoothness_from_fwhm(
     vox, voxel_volume = _voxel_geometry(mask, affine)
     fw = np.broadcast_to(np.asarray(fwhm_mm, dtype=np.float64), (3,)).copy()
     if not np.all(np.isfinite(fw)) or np.any(fw <= 0):
-        raise ValueError(f"fwhm_mm must be positive and finite; got {fwhm_mm!r}.")
+        raise InferenceError(f"fwhm_mm must be positive and finite; got {fwhm_mm!r}.")
     fwhm = fw / vox
     fwhm[[a for a in range(3) if mask.shape[a] == 1]] = 1.0
     n_vox = int(mask.sum())

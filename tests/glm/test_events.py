@@ -1,0 +1,53 @@
+"""Events and confounds tables: required columns, defaults, merged duplicates, finite values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glmreport.errors import DesignError
+from glmreport.glm.events import prepare_events, select_confounds
+
+
+def test_prepare_events_defaults_and_merges():
+    events = pd.DataFrame(
+        {
+            "onset": [0.0, 10.0, 10.0, 20.0, 30.0],
+            "duration": [1.0, 2.0, 2.0, 1.0, 1.0],
+            "trial_type": ["a", "b", "b", "a", None],
+            "response_time": [0.4, 0.5, 0.6, 0.7, 0.8],
+        }
+    )
+    ev, notes = prepare_events(events, source="run-1_events.tsv")
+    assert list(ev.columns) == ["trial_type", "onset", "duration", "modulation"]
+    # the two identical "b" events are merged (modulation summed); the n/a event dropped
+    assert ev["trial_type"].tolist() == ["a", "b", "a"]
+    np.testing.assert_array_equal(ev["onset"], [0.0, 10.0, 20.0])
+    np.testing.assert_array_equal(ev["modulation"], [1.0, 2.0, 1.0])
+    text = " ".join(notes)
+    assert "response_time" in text and "merged" in text
+
+
+def test_prepare_events_errors():
+    with pytest.raises(DesignError, match="no 'onset' column.*Did you mean 'onsett'"):
+        prepare_events(pd.DataFrame({"onsett": [0.0], "duration": [1], "trial_type": ["a"]}))
+    bad = pd.DataFrame({"onset": [0.0, np.nan], "duration": [1, 1], "trial_type": ["a", "b"]})
+    with pytest.raises(DesignError, match="onset"):
+        prepare_events(bad)
+    negative = pd.DataFrame({"onset": [0.0], "duration": [-1.0], "trial_type": ["a"]})
+    with pytest.raises(DesignError, match="duration"):
+        prepare_events(negative)
+    with pytest.raises(DesignError, match="table of events"):
+        prepare_events([1, 2, 3])  # type: ignore[arg-type]
+
+
+def test_select_confounds():
+    table = pd.DataFrame({"tx": [0.1, 0.2], "ty": ["1", "2"], "fd": [np.nan, 0.3]})
+    out = select_confounds(table, ["ty", "tx"])
+    assert list(out.columns) == ["ty", "tx"] and out.dtypes.eq(np.float64).all()
+    np.testing.assert_array_equal(out["ty"], [1.0, 2.0])
+    with pytest.raises(DesignError, match="fd"):
+        select_confounds(table)
+    with pytest.raises(DesignError, match="not found: tz. Available: tx, ty, fd"):
+        select_confounds(table, ["tz"])
