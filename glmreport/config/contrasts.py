@@ -1,8 +1,10 @@
-"""The ``contrasts`` section: t and F contrasts as expressions, weights or matrices.
+"""The ``contrasts`` section: t and F contrasts as expressions, weights or matrices, and
+conjunctions of t contrasts.
 
-Only the form is checked here (one of ``t``, ``F`` or ``weights``; numbers where weights are
-given; bounded expression length). Expressions are parsed against the design's columns by
-:mod:`glmreport.glm.contrasts`, never evaluated.
+Only the form is checked here (one of ``t``, ``F``, ``weights`` or ``conjunction``; numbers
+where weights are given; bounded expression length). Expressions are parsed against the
+design's columns by :mod:`glmreport.glm.contrasts`, never evaluated. A conjunction names at
+least two distinct t contrasts of the same config (not conjunctions themselves).
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError
-from .fields import _at, _check_keys, _list, _mapping, _name, _number, _unique, given
+from ..errors import ConfigError, suggest
+from .fields import _at, _check_keys, _list, _mapping, _name, _number, _unique, given, short
 from .specs import ContrastSpec
 
 #: Most contrasts in one config; longest contrast expression, in characters.
 MAX_CONTRASTS = 200
 MAX_EXPRESSION_CHARS = 10_000
 
-CONTRAST_KEYS = ("name", "t", "F", "weights")
+CONTRAST_KEYS = ("name", "t", "F", "weights", "conjunction")
+#: Most components of one conjunction.
+MAX_CONJUNCTION = 10
 
 
 def _contrasts(value: Any) -> tuple[ContrastSpec, ...]:
@@ -31,15 +35,19 @@ def _contrasts(value: Any) -> tuple[ContrastSpec, ...]:
         where = f"contrasts[{i}]"
         raw = _mapping(item, where)
         _check_keys(raw, where, CONTRAST_KEYS, required=("name",))
-        kinds = [k for k in ("t", "F", "weights") if k in raw]
+        kinds = [k for k in ("t", "F", "weights", "conjunction") if k in raw]
         if len(kinds) != 1:
             raise ConfigError(
                 "give exactly one of 't' (an expression), 'F' (a list of expressions or a "
-                f"matrix) or 'weights'; got {', '.join(kinds) or 'none'}",
+                f"matrix), 'weights' or 'conjunction' (t contrasts); got "
+                f"{', '.join(kinds) or 'none'}",
                 path=where,
             )
         kind = kinds[0]
         name = _name(raw["name"], f"{where}.name")
+        if kind == "conjunction":
+            out.append(_conjunction(name, raw["conjunction"], where))
+            continue
         definition = raw[kind]
         at = f"{where}.{kind}"
         if kind == "t":
@@ -77,7 +85,41 @@ def _contrasts(value: Any) -> tuple[ContrastSpec, ...]:
             )
         )
     _unique([c.name for c in out], "contrasts")
+    _check_conjunctions(out)
     return tuple(out)
+
+
+def _conjunction(name: str, value: Any, where: str) -> ContrastSpec:
+    """``{name: ..., conjunction: [A, B, ...]}``: the names of two or more t contrasts."""
+    at = f"{where}.conjunction"
+    items = _list(value, at, most=MAX_CONJUNCTION)
+    names = tuple(_name(v, f"{at}[{j}]") for j, v in enumerate(items))
+    if len(set(names)) < 2:
+        raise ConfigError(
+            f"a conjunction joins at least two different t contrasts, got {len(set(names))}",
+            path=at,
+        )
+    _unique(list(names), at)
+    return ContrastSpec(
+        name=name, stat_type="t", definition=list(names), where=at, conjunction=names
+    )
+
+
+def _check_conjunctions(specs: list[ContrastSpec]) -> None:
+    """Every component of a conjunction is a t contrast defined in the config."""
+    kinds = {c.name: c for c in specs}
+    for spec in specs:
+        for j, part in enumerate(spec.conjunction):
+            other = kinds.get(part)
+            problem = None
+            if other is None:
+                problem = f"no contrast is named '{short(part)}'" + suggest(part, list(kinds))
+            elif other.conjunction:
+                problem = f"'{short(part)}' is itself a conjunction; list its components instead"
+            elif other.stat_type != "t":
+                problem = f"'{short(part)}' is an F contrast; a conjunction joins t contrasts"
+            if problem:
+                raise ConfigError(problem, path=f"{spec.where}[{j}]")
 
 
 def _plain(value: Any) -> Any:

@@ -14,9 +14,13 @@ The rule (README, "Corrections"):
 
 Permutation and rft entries yield one result per route, named ``<label><route suffix>``
 (``MaxT``, ``ClusterSize``, ``ClusterMass``, ``TFCE``; rft ``""`` and ``Cluster``), so the
-defaults give ``permMaxT`` and ``rftCluster``. Result labels must differ ignoring case (some file
-systems ignore it). An entry that repeats another (same method and parameters on a common
-contrast) is refused: it would only write the same result twice.
+defaults give ``permMaxT`` and ``rftCluster``. An entry with a small volume (``svc``) yields
+small-volume results only, whose suffixes end in ``SVC`` (``rftSVC``, ``permMaxTSVC``); its
+label is derived among the small-volume entries of its method (a region's token is the mask's
+file name, or ``Sphere`` and the radius), so ``rft`` beside ``rft`` with ``svc`` stays ``rft``.
+Result labels must differ ignoring case (some file systems ignore it). An entry that repeats
+another (same method and parameters on a common contrast) is refused: it would only write the
+same result twice.
 """
 
 from __future__ import annotations
@@ -90,11 +94,11 @@ def assign_descs(
         Whether each entry set ``desc`` in the config.
     """
     labels = [s.desc if e else "" for s, e in zip(specs, explicit, strict=True)]
-    groups: dict[str, list[int]] = {}
+    groups: dict[tuple[str, bool], list[int]] = {}
     for i, (spec, given) in enumerate(zip(specs, explicit, strict=True)):
         if not given:
-            groups.setdefault(spec.method, []).append(i)
-    for method, members in groups.items():
+            groups.setdefault((spec.method, spec.svc is not None), []).append(i)
+    for (method, _), members in groups.items():
         derived = _derived(method, [specs[i] for i in members])
         for i, label in zip(members, derived, strict=True):
             labels[i] = label
@@ -178,6 +182,17 @@ def _cfp(value: Any) -> str:
     return "NoCluster" if value is None else "Cfp" + _digits(value)
 
 
+def _svc(value: Any) -> str:
+    """A small volume's token: ``Amygdala`` (mask ``amygdala.nii.gz``) or ``Sphere10``."""
+    if value is None:
+        return ""
+    if value.mask is not None:
+        stem = value.mask.name.split(".")[0]
+        token = _alnum(stem)
+        return token[:1].upper() + token[1:] if token else "Mask"
+    return "Sphere" + _number(value.radius_mm)
+
+
 def _fwhm(value: Any) -> str:
     if value is None:
         return "FwhmEst"
@@ -195,7 +210,8 @@ _PARAM_TOKENS: dict[str, list[Token]] = {
         _param("tfce_E", lambda v: "E" + _number(v)),
         _param("tfce_H", lambda v: "H" + _number(v)),
         _param("tfce_dh", lambda v: "DhAuto" if v == "auto" else "Dh" + _number(v)),
+        _param("svc", _svc),
     ],
     "ari": [_param("thresholds", lambda v: "Z" + "x".join(_number(t) for t in v or []))],
-    "rft": [_param("cluster_forming_p", _cfp), _param("fwhm_mm", _fwhm)],
+    "rft": [_param("cluster_forming_p", _cfp), _param("fwhm_mm", _fwhm), _param("svc", _svc)],
 }

@@ -10,7 +10,8 @@ receives.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, suggest
@@ -24,6 +25,7 @@ from .specs import (
     RftParams,
     ThresholdParams,
 )
+from .svc import parse_svc
 from .vocabulary import MAX_RESAMPLES, METHODS
 
 #: Most correction entries in one config.
@@ -47,10 +49,15 @@ METHOD_KEYS: dict[str, tuple[str, ...]] = {
         "tfce_E",
         "tfce_H",
         "tfce_dh",
+        "svc",
     ),
     "ari": ("thresholds",),
-    "rft": ("cluster_forming_p", "fwhm_mm"),
+    "rft": ("cluster_forming_p", "fwhm_mm", "svc"),
 }
+#: Methods a conjunction may be corrected with (the minimum statistic under the conjunction
+#: null; README, "Conjunctions"): each compares the minimum with the threshold one component
+#: would have, which is valid whatever the other components do.
+CONJUNCTION_METHODS = ("uncorrected", "fdr", "bonferroni", "rft")
 #: ``alpha`` of an entry that gives none (other methods: :data:`DEFAULT_LEVEL`).
 DEFAULT_ALPHA = {"uncorrected": 0.001}
 DEFAULT_LEVEL = 0.05
@@ -75,7 +82,13 @@ def _alpha(value: Any, path: str) -> float:
 
 
 def parse_corrections(
-    value: Any, two_sided: bool, contrast_names: list[str], level: str
+    value: Any,
+    two_sided: bool,
+    contrast_names: list[str],
+    level: str,
+    *,
+    base: Path = Path("."),
+    conjunctions: Collection[str] = (),
 ) -> tuple[CorrectionSpec, ...]:
     """Validate the ``corrections`` list.
 
@@ -89,6 +102,10 @@ def parse_corrections(
         Names an entry's ``contrasts`` may list.
     level : {'second', 'first', 'maps'}
         ``model.level``: permutation needs the input images, rft a group model.
+    base : Path
+        The config's folder (relative ``svc`` mask paths).
+    conjunctions : collection of str
+        The names of the conjunction contrasts: only :data:`CONJUNCTION_METHODS` apply to them.
 
     Returns
     -------
@@ -106,7 +123,8 @@ def parse_corrections(
     out = []
     explicit = []
     for i, item in enumerate(items):
-        spec, given = _entry(item, f"corrections[{i}]", two_sided, contrast_names, level)
+        spec, given = _entry(item, f"corrections[{i}]", two_sided, contrast_names, level, base)
+        _check_conjunctions(spec, f"corrections[{i}]", contrast_names, conjunctions)
         out.append(spec)
         explicit.append(given)
     check_repeats(out, contrast_names)
@@ -114,7 +132,7 @@ def parse_corrections(
 
 
 def _entry(
-    item: Any, where: str, two_sided: bool, contrast_names: list[str], level: str
+    item: Any, where: str, two_sided: bool, contrast_names: list[str], level: str, base: Path
 ) -> tuple[CorrectionSpec, bool]:
     """One entry, and whether it set its ``desc``."""
     raw = _mapping(item, where)
@@ -140,7 +158,7 @@ def _entry(
         two_sided=sided,
         cluster_extent=extent,
         contrasts=names,
-        params=method_params(method, raw, where),
+        params=method_params(method, raw, where, base=base),
         desc=desc,
     )
     return spec, bool(desc)
@@ -161,6 +179,25 @@ def _check_level(method: str, level: str, where: str) -> None:
         )
 
 
+def _check_conjunctions(
+    spec: CorrectionSpec, where: str, contrast_names: list[str], conjunctions: Collection[str]
+) -> None:
+    """Refuse a method that has no valid test of a conjunction, on a conjunction."""
+    if spec.method in CONJUNCTION_METHODS or not conjunctions:
+        return
+    names = spec.contrasts if spec.contrasts is not None else contrast_names
+    hit = next((n for n in names if n in conjunctions), None)
+    if hit is None:
+        return
+    scope = "applies to every contrast, including" if spec.contrasts is None else "names"
+    raise ConfigError(
+        f"'{spec.method}' {scope} the conjunction '{short(hit)}'; a conjunction is corrected "
+        f"with {', '.join(CONJUNCTION_METHODS)} only (its minimum statistic has no "
+        f"{spec.method} null here). List the contrasts this entry applies to in 'contrasts'",
+        path=f"{where}.contrasts" if spec.contrasts is not None else where,
+    )
+
+
 def _contrast_names(
     raw: Mapping[str, Any], where: str, contrast_names: list[str]
 ) -> tuple[str, ...]:
@@ -175,7 +212,9 @@ def _contrast_names(
     return names
 
 
-def method_params(method: str, raw: Mapping[str, Any], where: str) -> CorrectionParams:
+def method_params(
+    method: str, raw: Mapping[str, Any], where: str, *, base: Path = Path(".")
+) -> CorrectionParams:
     """The typed parameters of an entry of ``method`` from its raw mapping.
 
     Parameters
@@ -186,6 +225,8 @@ def method_params(method: str, raw: Mapping[str, Any], where: str) -> Correction
         The entry (its keys already checked against :data:`METHOD_KEYS`).
     where : str
         YAML path of the entry, e.g. ``corrections[2]``.
+    base : Path
+        The config's folder (relative ``svc`` mask paths).
 
     Returns
     -------
@@ -193,15 +234,20 @@ def method_params(method: str, raw: Mapping[str, Any], where: str) -> Correction
         Missing keys take the class's defaults.
     """
     if method == "permutation":
-        return _permutation_params(raw, where)
+        return _permutation_params(raw, where, base)
     if method == "ari":
         return _ari_params(raw, where)
     if method == "rft":
-        return _rft_params(raw, where)
+        return _rft_params(raw, where, base)
     return ThresholdParams()
 
 
-def _permutation_params(raw: Mapping[str, Any], where: str) -> PermutationParams:
+def _svc(raw: Mapping[str, Any], where: str, base: Path) -> Any:
+    value = raw.get("svc")
+    return None if value is None else parse_svc(value, f"{where}.svc", base)
+
+
+def _permutation_params(raw: Mapping[str, Any], where: str, base: Path) -> PermutationParams:
     default = PermutationParams()
     cfp = raw.get("cluster_forming_p")
     blocks = raw.get("blocks")
@@ -219,6 +265,7 @@ def _permutation_params(raw: Mapping[str, Any], where: str) -> PermutationParams
         tfce_E=positive("tfce_E"),
         tfce_H=positive("tfce_H"),
         tfce_dh="auto" if dh == "auto" else positive("tfce_dh"),
+        svc=_svc(raw, where, base),
     )
 
 
@@ -247,7 +294,7 @@ def _ari_params(raw: Mapping[str, Any], where: str) -> AriParams:
     return AriParams(thresholds=tuple(thresholds))
 
 
-def _rft_params(raw: Mapping[str, Any], where: str) -> RftParams:
+def _rft_params(raw: Mapping[str, Any], where: str, base: Path) -> RftParams:
     default = RftParams()
     fwhm = raw.get("fwhm_mm")
     if fwhm is not None:
@@ -260,4 +307,5 @@ def _rft_params(raw: Mapping[str, Any], where: str) -> RftParams:
     return RftParams(
         cluster_forming_p=_alpha(cfp, f"{where}.cluster_forming_p"),
         fwhm_mm=fwhm,
+        svc=_svc(raw, where, base),
     )

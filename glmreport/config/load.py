@@ -126,7 +126,14 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Ru
         contrasts = _contrasts(raw["contrasts"])
 
     names = [c.name for c in contrasts] + [m.name for m in model.maps]
-    corrections = parse_corrections(raw.get("corrections"), two_sided, names, model.level)
+    corrections = parse_corrections(
+        raw.get("corrections"),
+        two_sided,
+        names,
+        model.level,
+        base=base_dir,
+        conjunctions=[c.name for c in contrasts if c.conjunction],
+    )
     clusters = _clusters(raw.get("clusters"))
     atlases = _atlases(raw.get("atlases"), base_dir)
     report = _report(raw.get("report"))

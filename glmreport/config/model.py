@@ -53,6 +53,7 @@ SECOND_KEYS = (
     "smoothing_fwhm",
     "mask",
     "space",
+    "nonsphericity",
 )
 FIRST_KEYS = (
     "level",
@@ -102,12 +103,38 @@ def _second_level(raw: Any, base: Path, common: dict[str, Any]) -> ModelConfig:
     matrix = None
     if isinstance(design, tuple):
         design, matrix = design
+    nonsphericity = False
+    if "nonsphericity" in raw:
+        nonsphericity = _bool(raw["nonsphericity"], "model.nonsphericity")
+        if nonsphericity:
+            _check_nonsphericity(design)
     return ModelConfig(
         level="second",
         inputs=_inputs(raw["inputs"], base),
         design=design,
         design_matrix=matrix,
+        nonsphericity=nonsphericity,
         **common,
+    )
+
+
+def _check_nonsphericity(design: DesignSpec) -> None:
+    """``nonsphericity: true`` needs a within-subject ANOVA (factors and a subject column)."""
+    if design.kind == "anova" and design.subject is not None:
+        return
+    if design.kind == "paired":
+        why = (
+            "a paired design tests one within-subject difference, whose errors are always "
+            "spherical (epsilon = 1): the correction would change nothing"
+        )
+    elif design.kind == "anova":
+        why = "this anova has no 'subject' column, so it has no within-subject errors to model"
+    else:
+        why = f"a {design.kind} design has no within-subject factor"
+    raise ConfigError(
+        f"non-sphericity correction needs a within-subject ANOVA ({{anova: {{factors: [...], "
+        f"subject: <column>}}}}) with at least 3 cells; {why}",
+        path="model.nonsphericity",
     )
 
 

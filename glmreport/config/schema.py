@@ -58,7 +58,8 @@ TOP = {
     "results/ beside the config.",
     "model": "What is analysed: the level (second, first or maps), its inputs, design or runs, "
     "the mask, the smoothing and the template space.",
-    "contrasts": "t and F contrasts over the design's column names (none for level: maps).",
+    "contrasts": "t and F contrasts over the design's column names, and conjunctions of t "
+    "contrasts (none for level: maps).",
     "corrections": "How maps are thresholded, one entry per result: uncorrected, fdr, "
     "bonferroni, permutation, ari or rft. Default: uncorrected at p < 0.001.",
     "two_sided": "Default for every correction (an entry may override it): use |z| with "
@@ -93,6 +94,9 @@ MODEL = {
     "noise_model": "ar1 (voxel-wise AR(1) prewhitening) or ols.",
     "per_run_outputs": "Also write each run's contrasts besides the fixed-effects combination.",
     "maps": "Existing statistical maps read as contrasts (level: maps).",
+    "nonsphericity": "Within-subject ANOVA (anova with a subject column, 3 or more cells): "
+    "estimate the error covariance between the cells by ReML pooled over voxels and fit the "
+    "whitened model (SPM's non-sphericity correction).",
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -205,6 +209,7 @@ def _second_level() -> JSON:
             "default": True,
             "description": MODEL["center_covariates"],
         },
+        "nonsphericity": from_spec(ModelConfig, "nonsphericity", MODEL["nonsphericity"]),
         **_common_model(),
     }
     return obj(only(properties, SECOND_KEYS), required=("inputs",), title="second level")

@@ -7,7 +7,7 @@ atlases (a registry name or one source), clusters and report; descriptions from 
 from __future__ import annotations
 
 from .atlas_registry import registry_keys
-from .contrasts import MAX_EXPRESSION_CHARS
+from .contrasts import MAX_CONJUNCTION, MAX_EXPRESSION_CHARS
 from .correction_labels import MAX_LABEL
 from .corrections import COMMON_CORRECTION_KEYS, DEFAULT_ALPHA, MAX_ARI_THRESHOLDS, METHOD_KEYS
 from .load import MAX_SUBPEAKS
@@ -25,6 +25,7 @@ from .schema_types import (
     text,
 )
 from .specs import ClusterOptions, MapSpec, ReportOptions
+from .svc import MAX_SVC_COORD_MM, MAX_SVC_RADIUS_MM
 from .vocabulary import ATLAS_SOURCES, FORMATS, MAP_STATS, MAX_RESAMPLES
 
 RUN = {
@@ -49,6 +50,8 @@ CONTRAST = {
     "full-width vector.",
     "F": "An F contrast: a list of expressions (one row each) or a matrix.",
     "weights": "Weights: {column: weight}, or a vector / matrix of exactly the design's width.",
+    "conjunction": "A conjunction: the names of two or more t contrasts of this config, tested "
+    "jointly by their minimum statistic (conjunction null: not every effect is real).",
 }
 CORRECTION = {
     "method": "The correction method.",
@@ -71,6 +74,8 @@ CORRECTION = {
     "thresholds": "ARI cluster-forming thresholds, in z.",
     "fwhm_mm": "Smoothness (one FWHM or x, y, z in mm) instead of the estimate; required for "
     "level: maps.",
+    "svc": "Small-volume correction: {mask: roi.nii.gz} or {sphere: {center_mm: [x, y, z], "
+    "radius_mm: r}}; the entry's results (desc ending in SVC) are those of the region alone.",
 }
 CLUSTERS = {
     "connectivity": "Voxel neighbourhood of clusters: 6 (faces), 18 (edges) or 26 (corners).",
@@ -137,8 +142,16 @@ def contrast_schema() -> JSON:
             ],
         },
         "weights": {"description": CONTRAST["weights"], "oneOf": [weights, vector, matrix]},
+        "conjunction": {
+            "type": "array",
+            "items": name_("A t contrast of this config."),
+            "minItems": 2,
+            "maxItems": MAX_CONJUNCTION,
+            "uniqueItems": True,
+            "description": CONTRAST["conjunction"],
+        },
     }
-    one_of = [{"required": [kind]} for kind in ("t", "F", "weights")]
+    one_of = [{"required": [kind]} for kind in ("t", "F", "weights", "conjunction")]
     return obj(properties, required=("name",), oneOf=one_of)
 
 
@@ -184,8 +197,40 @@ def _method_key(key: str) -> JSON:
                 {"type": "null"},
             ]
         },
+        "svc": _svc_schema(),
     }
     return {**schemas[key], "description": text}
+
+
+def _svc_schema() -> JSON:
+    """``svc``: a mask image or a sphere, or null (none)."""
+    coord = {"type": "number", "minimum": -MAX_SVC_COORD_MM, "maximum": MAX_SVC_COORD_MM}
+    sphere = obj(
+        {
+            "center_mm": {
+                "type": "array",
+                "items": coord,
+                "minItems": 3,
+                "maxItems": 3,
+                "description": "Centre of the sphere (x, y, z), world coordinates in mm.",
+            },
+            "radius_mm": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": MAX_SVC_RADIUS_MM,
+                "description": "Radius in mm: the voxels whose centres lie within it.",
+            },
+        },
+        required=("center_mm", "radius_mm"),
+        description="A sphere: the voxels whose centres lie within radius_mm of center_mm.",
+    )
+    return {
+        "oneOf": [
+            {"type": "null"},
+            obj({"mask": path_("Region image (non-zero voxels).")}, required=("mask",)),
+            obj({"sphere": sphere}, required=("sphere",)),
+        ]
+    }
 
 
 def clusters_schema() -> JSON:

@@ -12,15 +12,14 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .svc import SVC_SUFFIX, SvcSpec, with_svc
 from .vocabulary import StatType
 
 #: The label of an entry's results when nothing else names it (other methods: the method name).
 DEFAULT_DESC = {"permutation": "perm"}
 
 
-#: Methods with several results (routes), each named ``<entry desc><suffix>``; the routes are
-#: keyed by their default name (the result's ``desc`` when the entry keeps its default label).
-ROUTE_SUFFIXES: dict[str, dict[str, str]] = {
+_ROUTES = {
     "permutation": {
         "permMaxT": "MaxT",
         "permClusterSize": "ClusterSize",
@@ -28,6 +27,11 @@ ROUTE_SUFFIXES: dict[str, dict[str, str]] = {
         "permTFCE": "TFCE",
     },
     "rft": {"rft": "", "rftCluster": "Cluster"},
+}
+#: Methods with several results (routes), each named ``<entry desc><suffix>``, keyed by their
+#: default name (the ``desc`` of a default-labelled entry); small-volume ones end in ``SVC``.
+ROUTE_SUFFIXES: dict[str, dict[str, str]] = {
+    m: {**r, **{k + SVC_SUFFIX: v + SVC_SUFFIX for k, v in r.items()}} for m, r in _ROUTES.items()
 }
 
 
@@ -65,6 +69,8 @@ class PermutationParams:
         TFCE extent and height exponents (> 0).
     tfce_dh : float or 'auto'
         TFCE height step (> 0), or ``'auto'`` for 100 steps.
+    svc : SvcSpec or None
+        A small volume: results of the region alone (null maxima inside it).
     """
 
     n_perm: int = 10000
@@ -75,10 +81,11 @@ class PermutationParams:
     tfce_E: float = 0.5
     tfce_H: float = 2.0
     tfce_dh: float | Literal["auto"] = "auto"
+    svc: SvcSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The parameters as recorded in ``summary.json``: every field, in order."""
-        return {
+        """The parameters as recorded in ``summary.json``: every field (``svc`` when set)."""
+        out = {
             "n_perm": self.n_perm,
             "seed": self.seed,
             "cluster_forming_p": self.cluster_forming_p,
@@ -88,6 +95,7 @@ class PermutationParams:
             "tfce_H": self.tfce_H,
             "tfce_dh": self.tfce_dh,
         }
+        return with_svc(out, self.svc)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,15 +129,18 @@ class RftParams:
     fwhm_mm : tuple of 3 float or None
         Smoothness (FWHM along x, y, z, mm) to use instead of the estimate from the residuals;
         required for ``model.level: maps``.
+    svc : SvcSpec or None
+        A small volume: results of the region alone (its resels, the whole mask's smoothness).
     """
 
     cluster_forming_p: float = 0.001
     fwhm_mm: tuple[float, float, float] | None = None
+    svc: SvcSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The parameters as recorded in ``summary.json``."""
+        """The parameters as recorded in ``summary.json`` (``svc`` when set)."""
         fwhm = None if self.fwhm_mm is None else [float(v) for v in self.fwhm_mm]
-        return {"cluster_forming_p": self.cluster_forming_p, "fwhm_mm": fwhm}
+        return with_svc({"cluster_forming_p": self.cluster_forming_p, "fwhm_mm": fwhm}, self.svc)
 
 
 #: The typed parameters of one correction entry.
@@ -199,23 +210,30 @@ class CorrectionSpec:
                 f"{type(self.params).__name__}"
             )
 
+    @property
+    def svc(self) -> SvcSpec | None:
+        """The entry's small volume (``rft`` and ``permutation`` only; None: whole mask)."""
+        return getattr(self.params, "svc", None)
+
     def routes(self) -> tuple[str, ...]:
-        """The results this entry yields, by their default names (``permMaxT``, ``fdr`` ...)."""
+        """The results this entry yields, by their default names (``permMaxT``, ``fdr`` ...);
+        with a small volume only small-volume ones (``rftSVC``, ``permMaxTSVC`` ...)."""
+        tail = SVC_SUFFIX if self.svc is not None else ""
         if isinstance(self.params, PermutationParams):
             out = ["permMaxT"]
             if self.params.cluster_forming_p is not None:
                 out += ["permClusterSize", "permClusterMass"]
             if self.params.tfce:
                 out.append("permTFCE")
-            return tuple(out)
-        return tuple(ROUTE_SUFFIXES.get(self.method) or (self.method,))
+            return tuple(r + tail for r in out)
+        return tuple(r + tail for r in _ROUTES.get(self.method, {self.method: ""}))
 
     def result_desc(self, route: str) -> str:
         """The ``desc`` of this entry's result on ``route`` (a default name, e.g. ``permMaxT``).
 
         One-result methods: the entry's ``desc``; permutation and rft: the entry's ``desc``
         followed by the route's suffix (``MaxT``, ``ClusterSize``, ``ClusterMass``, ``TFCE``;
-        ``""`` and ``Cluster`` for rft), so the defaults give ``permMaxT`` and ``rftCluster``.
+        ``""`` and ``Cluster`` for rft; then ``SVC`` for a small volume): ``permMaxT``, ``rftSVC``.
         """
         suffixes = ROUTE_SUFFIXES.get(self.method)
         return self.desc + (suffixes[route] if suffixes else "")
@@ -240,12 +258,15 @@ class ContrastSpec:
         Expression(s), ``{column: weight}`` mapping(s), or full-width weights.
     where : str
         YAML path of the entry (e.g. ``contrasts[2]``), used in error messages.
+    conjunction : tuple of str
+        A conjunction: the t contrasts it joins (also its ``definition``); else empty.
     """
 
     name: str
     stat_type: StatType
     definition: ContrastDefinition
     where: str = ""
+    conjunction: tuple[str, ...] = ()
 
 
 DesignKind = Literal["one-sample", "two-sample", "paired", "anova", "formula", "matrix"]
@@ -413,6 +434,8 @@ class ModelConfig:
         First level only.
     maps : tuple of MapSpec
         ``level: maps`` only.
+    nonsphericity : bool
+        Within-subject ANOVA: fit whitened by the ReML estimate of the error covariance.
     """
 
     level: str
@@ -433,6 +456,7 @@ class ModelConfig:
     noise_model: str = "ar1"
     per_run_outputs: bool = False
     maps: tuple[MapSpec, ...] = ()
+    nonsphericity: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -103,6 +103,10 @@ class ContrastResult:
         Denominator (error) degrees of freedom.
     df_num : int
         Numerator degrees of freedom (rank of the weights for F, 1 for t).
+    conjunction : tuple of str
+        A conjunction of t contrasts: their names (``weights``, ``effect`` and ``variance`` are
+        then those of the components, one row each, and ``stat``, ``p`` and ``z`` the minimum
+        statistic, see :mod:`glmreport.glm.conjunction`); empty for an ordinary contrast.
     """
 
     name: str
@@ -117,3 +121,4 @@ class ContrastResult:
     z: np.ndarray
     dof: float
     df_num: int = 1
+    conjunction: tuple[str, ...] = ()

@@ -41,6 +41,7 @@ from scipy import special
 from ..config.specs import AriParams, CorrectionSpec
 from ..errors import InferenceError
 from ..glm.results import ContrastResult
+from .cluster_index import signed_labels
 from .clusters import ClusterSet, apply_extent, find_clusters
 from .context import InferenceContext
 from .results import CorrectionResult
@@ -266,6 +267,12 @@ def apply_ari(
         - ``extras``: ``hommel_value``, ``thresholds`` (z), ``thresholds_stat``,
           ``n_tests``, ``n_clusters_formed`` and ``n_clusters_tdp_positive`` (per threshold).
     """
+    if contrast.conjunction:
+        raise InferenceError(
+            f"ARI of the conjunction '{contrast.name}' is not available (its Simes bounds are "
+            "not established under the conjunction null): correct it with uncorrected, fdr, "
+            "bonferroni or rft thresholds."
+        )
     two_sided, note = resolve_two_sided(contrast, spec)
     params: AriParams = spec.params  # type: ignore[assignment]
     thresholds = list(params.thresholds)
@@ -279,7 +286,7 @@ def apply_ari(
         extent=max(int(spec.cluster_extent), 0),
         hommel=_hommel_from_p(_p_values(z, two_sided), float(spec.alpha)),
     )
-    blocks, tdp_map = levels.blocks(thresholds)
+    blocks, tdp_map, index = levels.blocks(thresholds)
     thresholds_stat = [
         float(z_to_stat(t, contrast.stat_type, contrast.dof, contrast.df_num)) for t in thresholds
     ]
@@ -309,7 +316,15 @@ def apply_ari(
         maps={"tdp": tdp_map},
     )
     clusters, peaks = _tables(blocks, base)
-    return [replace(base, clusters=clusters, peaks=peaks, cluster_extent=levels.extent)]
+    return [
+        replace(
+            base,
+            clusters=clusters,
+            peaks=peaks,
+            cluster_extent=levels.extent,
+            cluster_index=index[0] if len(index) == 1 else index,
+        )
+    ]
 
 
 def _title(alpha: float, thresholds: list[float], two_sided: bool, extent: int) -> str:
@@ -365,13 +380,16 @@ class _Levels:
             self.z, labels, alpha=self.alpha, two_sided=self.two_sided, hommel=self.hommel
         )
 
-    def blocks(self, thresholds: list[float]) -> tuple[list[_Block], np.ndarray]:
-        """Each threshold's clusters with TDP > 0, and the TDP map (highest threshold wins)."""
+    def blocks(self, thresholds: list[float]) -> tuple[list[_Block], np.ndarray, np.ndarray]:
+        """Each threshold's clusters with TDP > 0, the TDP map (highest threshold wins) and
+        the cluster index map of each threshold (numbered on through the table, as
+        :func:`_tables`)."""
         z, two_sided, ctx = self.z, self.two_sided, self.ctx
         score = np.where(np.isnan(z), -np.inf, np.abs(z) if two_sided else z)
         sign = np.where(z < 0, -1, 1).astype(np.int8) if two_sided else None
         tdp_map = np.zeros(z.shape)
         blocks: list[_Block] = []
+        index: list[np.ndarray] = []
         previous: np.ndarray | None = None  # labels of the last block, final numbering
         offset = 0
         for thr in thresholds:
@@ -398,8 +416,9 @@ class _Levels:
                 )
             )
             previous = np.where(cset.labels > 0, cset.labels + offset, 0)
+            index.append(signed_labels(cset.labels, cset.clusters, offset=offset))
             offset += cset.n_clusters
-        return blocks, tdp_map
+        return blocks, tdp_map, np.stack(index) if index else np.zeros((0, z.size), np.int32)
 
 
 def _parents(cset: ClusterSet, previous: np.ndarray | None) -> dict[int, int]:

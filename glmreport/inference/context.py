@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ class InferenceContext:
         Maximum number of sub-peaks reported per cluster (besides the main peak).
     progress : bool
         Whether long loops may show a progress bar (on stderr).
+    regions : mapping of str to (v,) ndarray of bool
+        The small volumes of the entries with ``svc``, by the entry's ``desc``: the in-mask
+        voxels of the region (made by :mod:`glmreport.inputs.regions`).
     """
 
     mask: np.ndarray
@@ -45,3 +49,4 @@ class InferenceContext:
     peak_min_distance_mm: float = 8.0
     max_subpeaks: int = 3
     progress: bool = False
+    regions: Mapping[str, np.ndarray] = field(default_factory=dict)

@@ -51,6 +51,11 @@ def apply_correction(
     -------
     list of CorrectionResult
         One per inference route (a permutation entry yields max-T, cluster size, cluster mass
-        and TFCE results).
+        and TFCE results). An entry with a small volume (``svc``) yields the method's results
+        inside its region (:func:`glmreport.inference.svc.apply_svc`).
     """
+    if spec.svc is not None:
+        from .svc import apply_svc
+
+        return apply_svc(contrast, spec, ctx)
     return get_method(spec.method)(contrast, spec, ctx)

@@ -83,6 +83,14 @@ class CorrectionResult:
     route : str
         What kind of result this is, by its default name (``permMaxT``, ``rftCluster``,
         ``fdr`` ...), whatever the entry's label; empty means the same as ``desc``.
+    cluster_index : (v,) or (k, v) ndarray of int or None
+        The cluster index map written beside the tables, when it is not the one
+        :func:`~glmreport.inference.cluster_index.cluster_index_map` derives from
+        ``cluster_labels`` and the clusters table (ARI: one row per cluster-forming threshold).
+    z : (v,) ndarray or None
+        The z values this result thresholds when they are not the contrast's (a permutation
+        entry of a model fitted with non-sphericity correction thresholds the OLS statistic);
+        its thresholded map shows them. None: the contrast's.
     """
 
     method: str
@@ -102,3 +110,5 @@ class CorrectionResult:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     cluster_labels: np.ndarray | None = None
     route: str = ""
+    cluster_index: np.ndarray | None = None
+    z: np.ndarray | None = None

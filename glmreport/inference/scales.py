@@ -166,11 +166,15 @@ def resolve_two_sided(contrast: ContrastResult, spec: CorrectionSpec) -> tuple[b
     Returns
     -------
     two_sided : bool
-        ``spec.two_sided``, except False for F contrasts.
+        ``spec.two_sided``, except False for F contrasts and conjunctions.
     note : dict
-        ``{"two_sided_ignored": "F contrast"}`` when a two-sided F test was requested,
-        otherwise empty.
+        ``{"two_sided_ignored": "F contrast"}`` (or ``"conjunction"``) when a two-sided test
+        was requested of an F contrast (or of a conjunction: its minimum statistic tests that
+        every component is positive; a conjunction of negative effects is one of the negated
+        contrasts), otherwise empty.
     """
     if spec.two_sided and contrast.stat_type == "F":
         return False, {"two_sided_ignored": "F contrast"}
+    if spec.two_sided and contrast.conjunction:
+        return False, {"two_sided_ignored": "conjunction"}
     return bool(spec.two_sided), {}

@@ -175,6 +175,7 @@ def map_sidecar(
             "StatType": contrast.stat_type,
             "Weights": np.atleast_2d(contrast.weights).tolist(),
             "Columns": list(contrast.columns),
+            **({"Conjunction": list(contrast.conjunction)} if contrast.conjunction else {}),
         },
         "DegreesOfFreedom": dof if np.isfinite(dof) else None,
         "NumeratorDegreesOfFreedom": int(contrast.df_num),
@@ -184,6 +185,32 @@ def map_sidecar(
     if thresholded:
         out["Thresholded"] = True
         out["NonSurvivingValue"] = 0
+    return out
+
+
+def cluster_map_sidecar(
+    contrast: ContrastResult, correction: CorrectionResult, *, clusters_table: str
+) -> dict[str, Any]:
+    """The JSON sidecar of a cluster index map (see :mod:`glmreport.inference.cluster_index`).
+
+    Parameters
+    ----------
+    contrast : ContrastResult
+    correction : CorrectionResult
+    clusters_table : str
+        The clusters table whose ``cluster_id`` the values are (relative path).
+    """
+    out = map_sidecar(contrast, "clusterIndex", correction=correction)
+    out["Units"] = ""
+    out["Description"] = (
+        "Cluster index map: each voxel holds the cluster_id of its cluster in the clusters "
+        "table, negated for clusters of negative statistics (sign '-') of a two-sided test; "
+        "0 outside every cluster."
+    )
+    out["ClustersTable"] = clusters_table
+    thresholds = correction.extras.get("thresholds") if correction.method == "ari" else None
+    if thresholds and len(thresholds) > 1:
+        out["Volumes"] = [f"clusters of z > {float(t):g}" for t in thresholds]
     return out
 
 

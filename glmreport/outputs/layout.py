@@ -6,6 +6,7 @@ digits only, and ``desc`` is always the last entity::
 
     maps/[sub-<l>_][ses-<l>_][task-<l>_][space-<l>_]contrast-<l>_stat-<l>[_desc-<l>]_statmap.nii.gz
     maps/<same name>.json                                   (sidecar of every map)
+    maps/[...]contrast-<l>_stat-clusterIndex_desc-<l>_statmap.nii.gz   (cluster index map)
     tables/[...]contrast-<l>_desc-<l>_clusters.tsv | _peaks.tsv | _arrays.npz
 
 ``sub``, ``ses`` and ``task`` are kept when every input file carries the same label for them
@@ -123,6 +124,21 @@ def map_name(
     check_label(stat, "stat label")
     tail = f"_desc-{check_label(desc, 'desc')}" if desc else ""
     return f"{MAPS}/{prefix}contrast-{contrast}_stat-{stat}{tail}_statmap.nii.gz"
+
+
+#: The ``stat-`` label of cluster index maps.
+CLUSTER_INDEX = "clusterIndex"
+
+
+def cluster_map_name(contrast: str, desc: str, *, entities: Entities | None = None) -> str:
+    """The cluster index map of a correction result:
+    ``maps/<entities>contrast-<contrast>_stat-clusterIndex_desc-<desc>_statmap.nii.gz``.
+
+    A statistical-map name rather than BIDS's ``_dseg`` (discrete segmentation): the values
+    are signed (clusters of negative statistics are negative) and its look-up table is the
+    correction's clusters table (``cluster_id``), named in the map's sidecar.
+    """
+    return map_name(contrast, CLUSTER_INDEX, desc, entities=entities)
 
 
 def table_name(contrast: str, desc: str, suffix: str, *, entities: Entities | None = None) -> str:

@@ -20,9 +20,10 @@ import pandas as pd
 
 from .._version import __version__
 from ..glm.results import ContrastResult
+from ..inference.cluster_index import cluster_index_map
 from ..inference.results import CorrectionResult
 from ..inputs.masking import Masker
-from .derivative import dataset_description, map_sidecar, source_datasets
+from .derivative import cluster_map_sidecar, dataset_description, map_sidecar, source_datasets
 from .layout import (
     DESCRIPTION,
     DESIGN,
@@ -32,6 +33,7 @@ from .layout import (
     TABLES,
     Entities,
     arrays_name,
+    cluster_map_name,
     map_name,
     run_design_name,
     shared_entities,
@@ -92,15 +94,17 @@ class _MapWriter:
         self.folder, self.masker, self.base = folder, masker, base
         self.jobs: list[tuple[Path, np.ndarray]] = []
 
-    def add(self, rel: str, values: np.ndarray, sidecar: Mapping[str, Any]) -> str:
-        self.jobs.append((self.folder / rel, np.asarray(values, dtype=np.float32)))
+    def add(
+        self, rel: str, values: np.ndarray, sidecar: Mapping[str, Any], *, dtype: Any = np.float32
+    ) -> str:
+        self.jobs.append((self.folder / rel, np.asarray(values, dtype=dtype)))
         meta = scrub(to_jsonable(dict(sidecar)), self.base) if self.base else sidecar
         write_json(self.folder / sidecar_name(rel), meta)
         return rel
 
     def _write(self, job: tuple[Path, np.ndarray]) -> None:
         path, values = job
-        write_nifti(path, self.masker.inverse(values), self.masker.affine)
+        write_nifti(path, self.masker.inverse(values), self.masker.affine, dtype=values.dtype)
 
     def flush(self) -> None:
         workers = min(len(self.jobs), os.cpu_count() or 1) or 1
@@ -217,6 +221,7 @@ def _contrast_entry(
         "columns": list(c.columns),
         "maps": maps_rel,
         "notes": list(item.notes),
+        "conjunction": list(c.conjunction),
         "corrections": [
             _write_correction(folder, c, corr, writer, entities) for corr in item.corrections
         ],
@@ -231,9 +236,10 @@ def _write_correction(
     entities: Entities,
 ) -> dict[str, Any]:
     label, desc = contrast.label, corr.desc
+    z = contrast.z if corr.z is None else corr.z
     map_rel = writer.add(
         map_name(label, "z", desc, entities=entities),
-        np.where(corr.surviving, contrast.z, 0.0),
+        np.where(corr.surviving, z, 0.0),
         map_sidecar(contrast, "z", correction=corr, thresholded=True),
     )
     extra_maps = {}
@@ -243,6 +249,15 @@ def _write_correction(
         extra_maps[stat] = writer.add(rel, values, map_sidecar(contrast, stat, correction=corr))
     clusters_rel = table_name(label, desc, "clusters", entities=entities)
     peaks_rel = table_name(label, desc, "peaks", entities=entities)
+    index = cluster_index_map(corr)
+    cluster_rel = None
+    if index is not None:
+        cluster_rel = writer.add(
+            cluster_map_name(label, desc, entities=entities),
+            index,
+            cluster_map_sidecar(contrast, corr, clusters_table=clusters_rel),
+            dtype=np.int32,
+        )
     write_tsv(folder / clusters_rel, corr.clusters)
     write_tsv(folder / peaks_rel, corr.peaks)
     arrays_rel = None
@@ -269,4 +284,5 @@ def _write_correction(
         "arrays": arrays_rel,
         "params": corr.params,
         "extras": corr.extras,
+        "cluster_map": cluster_rel,
     }

@@ -302,6 +302,9 @@ def protected_paths(config: Any) -> dict[Path, str]:
     for atlas in config.atlases:
         add(getattr(atlas, "file", None), "the atlas")
         add(getattr(atlas, "labels", None), "the atlas labels")
+    for correction in config.corrections:
+        svc = getattr(correction.params, "svc", None)
+        add(getattr(svc, "mask", None), "the small-volume mask")
     return found
 
 

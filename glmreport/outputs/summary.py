@@ -18,6 +18,7 @@ from .summary_model import (
     MapInput,
     MaskInfo,
     Model,
+    NonSphericityInfo,
     RunDesign,
     SecondLevelModel,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "MapInput",
     "MaskInfo",
     "Model",
+    "NonSphericityInfo",
     "Provenance",
     "ReportFiles",
     "RunDesign",

@@ -43,7 +43,7 @@ _FIRST_KEYS = (
     "design_notes",
     "runs",
 )
-_SECOND_KEYS = ("rank",)
+_SECOND_KEYS = ("rank", "nonsphericity")
 
 
 def summary_from_json(

@@ -8,10 +8,10 @@ for the rest of ``summary.json``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from .markers import RelPath
+from .markers import OMIT_DEFAULT, RelPath
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,6 +106,49 @@ class FirstLevelModel:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class NonSphericityInfo:
+    """The error covariance of a within-subject ANOVA fitted with non-sphericity correction.
+
+    Attributes
+    ----------
+    levels : tuple of str
+        The within-subject cells, in the order of ``covariance``.
+    covariance : tuple of tuple of float
+        Estimated covariance of one subject's inputs between the cells, on the scale of the
+        error covariance ``V`` (trace = number of inputs). With subject columns only its
+        within-subject part is identified: a covariance common to every pair of cells (a
+        between-subject variance) changes no test.
+    epsilon_gg : float
+        Greenhouse-Geisser epsilon of ``covariance`` over every contrast of the cells (1:
+        spherical; at least 1 / (cells - 1)).
+    epsilon_by_effect : mapping of str to float
+        Epsilon of each main effect and interaction (``A``, ``A x B``) with several factors.
+    dof : float
+        Residual degrees of freedom of the whitened model.
+    n_voxels_pooled : int
+        Voxels whose data were pooled for the estimate.
+    selection : str
+        Which voxels: ``omnibus F p<0.001`` or ``all in-mask voxels`` (fewer than 1000 passed).
+    iterations : int
+        Passes of pooling and estimation (re-selected under the estimate until stable).
+    converged : bool
+    hyperparameters : mapping of str to float
+        The covariance components' weights (``var(a)``, ``cov(a,b)``).
+    """
+
+    levels: tuple[str, ...]
+    covariance: tuple[tuple[float, ...], ...]
+    epsilon_gg: float
+    epsilon_by_effect: Mapping[str, float]
+    dof: float
+    n_voxels_pooled: int
+    selection: str
+    iterations: int
+    converged: bool
+    hyperparameters: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SecondLevelModel:
     """What only a second-level model has.
 
@@ -113,9 +156,12 @@ class SecondLevelModel:
     ----------
     rank : int
         Rank of the design matrix.
+    nonsphericity : NonSphericityInfo or None
+        The non-sphericity estimate (``model.nonsphericity: true``); None for OLS.
     """
 
     rank: int
+    nonsphericity: NonSphericityInfo | None = field(default=None, metadata={OMIT_DEFAULT: True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,7 +204,7 @@ class Model:
     space : str or None
         Template space of the data (None: not recorded).
     noise_model : str or None
-        ``ols`` or ``ar1`` (None for existing maps).
+        ``ols``, ``ar1`` or ``nonsphericity`` (None for existing maps).
     voxel_size : tuple of 3 float
         Voxel size in mm.
     shape : tuple of 3 int

@@ -70,6 +70,11 @@ class Correction:
         Method parameters as configured.
     extras : mapping of str to JSON
         Method-specific numbers (named and formatted by ``templates/labels.yaml``).
+    cluster_map : RelPath or None
+        Cluster index map: each voxel holds the ``cluster_id`` of its cluster in the clusters
+        table (negated for clusters of negative statistics of a two-sided test), 0 elsewhere;
+        ARI: one volume per cluster-forming threshold. None: written by a glmreport without
+        index maps.
     """
 
     method: str
@@ -91,6 +96,7 @@ class Correction:
     arrays: RelPath | None
     params: Mapping[str, JSONValue]
     extras: Mapping[str, JSONValue]
+    cluster_map: RelPath | None = field(default=None, metadata={OMIT_DEFAULT: True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,6 +144,9 @@ class Contrast:
     notes : tuple of str
         Notes on the contrast (for the report's warnings).
     corrections : tuple of Correction
+    conjunction : tuple of str
+        A conjunction (minimum statistic of t contrasts, conjunction null): the names of its
+        components, whose weights are the rows of ``weights``; empty for other contrasts.
     """
 
     name: str
@@ -150,6 +159,7 @@ class Contrast:
     maps: ContrastMaps
     notes: tuple[str, ...]
     corrections: tuple[Correction, ...]
+    conjunction: tuple[str, ...] = field(default=(), metadata={OMIT_DEFAULT: True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

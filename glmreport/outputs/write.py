@@ -93,10 +93,16 @@ def write_tsv(path: Path, table: pd.DataFrame) -> None:
     table.to_csv(path, sep="\t", index=False, na_rep="n/a", float_format="%.6g")
 
 
-def write_nifti(path: Path, data: np.ndarray, affine: np.ndarray) -> None:
-    """Write a float32 (or uint8 for boolean data) NIfTI image with sform/qform set."""
+def write_nifti(
+    path: Path, data: np.ndarray, affine: np.ndarray, *, dtype: Any | None = None
+) -> None:
+    """Write a float32 (or uint8 for boolean data, or ``dtype``) NIfTI image with sform/qform
+    set."""
     data = np.asarray(data)
-    data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
+    if dtype is not None:
+        data = data.astype(dtype)
+    else:
+        data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
     img = nib.Nifti1Image(data, affine)
     img.header.set_sform(affine, 1)
     img.header.set_qform(affine, 1)

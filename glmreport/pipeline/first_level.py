@@ -16,6 +16,7 @@ import pandas as pd
 from ..config.specs import ContrastSpec, ModelConfig, RunConfig, RunSpec
 from ..errors import ContrastError, InputError, UnknownColumnError
 from ..glm.ar1 import fit_first_level
+from ..glm.conjunction import add_conjunctions
 from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights, make_label
 from ..glm.events import prepare_events, select_confounds
 from ..glm.first_level import (
@@ -121,7 +122,7 @@ def prepare_first_level(
     contrasts: list[ContrastResult] = []
     if fit:
         per_run = _fit_runs(model, imgs, [d for d, _ in designs], parsed, masker, log)
-        contrasts = _combine_runs(model, parsed, per_run)
+        contrasts = add_conjunctions(config.contrasts, _combine_runs(model, parsed, per_run))
     return Prepared(
         masker=masker,
         data=None,
@@ -254,6 +255,8 @@ def _parse_contrasts(config: RunConfig, designs: list[DesignMatrix]):
     """Weights of every contrast for every run (None where the run lacks its columns)."""
     out, taken = [], set()
     for spec in config.contrasts:
+        if spec.conjunction:  # made from its components (add_conjunctions)
+            continue
         weights: list[np.ndarray | None] = []
         first_error: UnknownColumnError | None = None
         for design in designs:

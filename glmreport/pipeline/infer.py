@@ -9,6 +9,7 @@ import dataclasses
 import numpy as np
 
 from ..config.specs import RunConfig
+from ..errors import InferenceError
 from ..inference.context import InferenceContext
 from ..inference.crossref import cross_reference
 from ..inference.registry import apply_correction
@@ -16,7 +17,12 @@ from .prepared import Log, Prepared, quiet
 
 
 def infer(config: RunConfig, prepared: Prepared, *, progress: bool = False, log: Log = quiet):
-    """Apply every correction to the contrasts it names."""
+    """Apply every correction to the contrasts it names.
+
+    Entries with a small volume (``svc``) get their region (``prepared.regions``).
+    With non-sphericity correction, permutation entries refit the data by OLS
+    (:func:`_permutation_inputs`).
+    """
     ctx = InferenceContext(
         mask=prepared.masker.mask,
         affine=prepared.masker.affine,
@@ -27,6 +33,7 @@ def infer(config: RunConfig, prepared: Prepared, *, progress: bool = False, log:
         peak_min_distance_mm=config.clusters.min_distance_mm,
         max_subpeaks=config.clusters.max_subpeaks,
         progress=progress,
+        regions=prepared.regions,
     )
     results = []
     for contrast in prepared.contrasts:
@@ -36,10 +43,40 @@ def infer(config: RunConfig, prepared: Prepared, *, progress: bool = False, log:
         applied = []
         for spec in specs:
             log(f"{contrast.name}: {spec.method} ({spec.desc})")
+            if spec.method == "permutation" and prepared.ols_fit is not None:
+                applied.extend(_permutation_inputs(contrast, spec, ctx, prepared))
+                continue
             applied.extend(apply_correction(contrast, spec, ctx))
         applied = cross_reference(contrast, applied, specs, mask=ctx.mask, affine=ctx.affine)
         results.append((contrast, applied))
     return results
+
+
+#: How the results of a permutation entry of a model fitted with non-sphericity correction
+#: were computed (``extras["statistic"]``).
+OLS_PERMUTATION = (
+    "ordinary least-squares t/F (permutation refits the unwhitened model; it assumes "
+    "exchangeable errors and does not use the non-sphericity estimate)"
+)
+
+
+def _permutation_inputs(contrast, spec, ctx: InferenceContext, prepared: Prepared) -> list:
+    """A permutation entry on the OLS fit of a model fitted with non-sphericity correction.
+
+    Permutation inference refits every resample by OLS; its results (thresholded map,
+    tables) are those of the OLS statistic, which ``z`` carries.
+    """
+    ols = next((c for c in prepared.ols_contrasts if c.name == contrast.name), None)
+    if ols is None:  # a conjunction (refused by the config) or a contrast without OLS twin
+        raise InferenceError(
+            f"permutation inference of '{contrast.name}' needs its OLS contrast, which this run "
+            "did not compute."
+        )
+    ols_ctx = dataclasses.replace(ctx, fit=prepared.ols_fit)
+    return [
+        dataclasses.replace(r, z=ols.z, extras={**r.extras, "statistic": OLS_PERMUTATION})
+        for r in apply_correction(ols, spec, ols_ctx)
+    ]
 
 
 def label(config: RunConfig, prepared: Prepared, results, log: Log):

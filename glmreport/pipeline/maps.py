@@ -13,6 +13,7 @@ from ..glm.results import ContrastResult
 from ..inputs.images import file_digests, load_images
 from ..inputs.masking import Masker, build_mask
 from .prepared import Log, Prepared, quiet
+from .regions import small_volumes
 
 
 def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = quiet) -> Prepared:
@@ -23,6 +24,7 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = quiet) -> Pr
     volumes, affine = load_images(paths)
     mask, mask_info = build_mask(model.mask, affine=affine, volumes=volumes)
     masker = Masker(mask=mask, affine=affine)
+    regions = small_volumes(config, masker)
     contrasts, taken = [], set()
     for spec, vol in zip(model.maps, volumes, strict=True):
         label = make_label(spec.name, taken)
@@ -55,6 +57,7 @@ def prepare_maps(config: RunConfig, *, fit: bool = True, log: Log = quiet) -> Pr
         contrasts=tuple(contrasts),
         model=info,
         inputs=inputs,
+        regions=regions,
     )
 
 

@@ -39,6 +39,14 @@ class Prepared:
         Per-run design matrices (first level).
     inputs : list of dict
         Input files with checksums (provenance).
+    ols_fit : GLMFit or None
+        The ordinary least-squares fit when ``fit`` is another (a second-level model fitted
+        with non-sphericity correction): permutation inference refits the data by OLS.
+    ols_contrasts : tuple of ContrastResult
+        The contrasts of ``ols_fit`` (conjunctions left out), by the names of ``contrasts``.
+    regions : dict of str to (v,) ndarray of bool
+        The small volumes of the ``svc`` entries by entry ``desc``, made (and checked) with
+        the mask, before the fit (:func:`glmreport.pipeline.regions.small_volumes`).
     """
 
     masker: Masker
@@ -50,3 +58,6 @@ class Prepared:
     design: pd.DataFrame | None = None
     extra_designs: dict[str, pd.DataFrame] = field(default_factory=dict)
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    ols_fit: GLMFit | None = None
+    ols_contrasts: tuple[ContrastResult, ...] = ()
+    regions: dict[str, np.ndarray] = field(default_factory=dict)

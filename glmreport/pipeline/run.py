@@ -102,7 +102,7 @@ def run(
                     contrast=c,
                     corrections=tuple(corrs),
                     maps_available=("stat", "z", "p")
-                    if config.model.level == "maps"
+                    if config.model.level == "maps" or c.conjunction
                     else ("effect", "variance", "stat", "z", "p"),
                 )
                 for c, corrs in results
@@ -143,4 +143,4 @@ def validate(config: RunConfig) -> Prepared:
     """Check the config and inputs (images, mask, design, contrasts) without fitting."""
     if config.model.level == "maps" and any(c.method == "permutation" for c in config.corrections):
         raise ConfigError("permutation needs input images", path="corrections")
-    return prepare(config, fit=False)
+    return prepare(config, fit=False)  # makes the small volumes too: an empty one is refused

@@ -1,4 +1,5 @@
-"""Second level: inputs table, mask, design, OLS fit and contrasts."""
+"""Second level: inputs table, mask, design, fit (OLS, or whitened with non-sphericity
+correction) and contrasts, conjunctions included."""
 
 from __future__ import annotations
 
@@ -6,24 +7,34 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from ..config.specs import RunConfig
+from ..config.specs import DesignSpec, RunConfig
 from ..errors import DesignError
+from ..glm.conjunction import add_conjunctions
 from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights, make_label
 from ..glm.design import build_design
 from ..glm.ols import fit_ols
-from ..glm.results import ContrastResult
+from ..glm.results import ContrastResult, DesignMatrix, GLMFit
+from ..glm.within_subject import WithinSubjectFit, fit_within_subject
 from ..inputs.images import file_digests, load_images
 from ..inputs.masking import Masker, build_mask
 from ..inputs.smoothing import smooth
 from ..inputs.tables import read_inputs_table, read_table
 from .prepared import Log, Prepared, quiet
+from .regions import small_volumes
 
 
 def _contrasts_for(config: RunConfig, columns: tuple[str, ...], X: np.ndarray) -> list[tuple]:
-    """Parse every contrast against the design columns and check estimability (no fitting)."""
+    """Parse every contrast against the design columns and check estimability (no fitting).
+
+    Conjunctions are left out: they are made from their components once those are computed
+    (:func:`~glmreport.glm.conjunction.add_conjunctions`).
+    """
     out, taken = [], set()
     for spec in config.contrasts:
+        if spec.conjunction:
+            continue
         weights = contrast_weights(spec, columns)
         check_estimable(weights, X, name=spec.name, where=spec.where)
         label = make_label(spec.name, taken)
@@ -46,6 +57,8 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = quie
             spec, matrix=read_table(model.design_matrix, what="design matrix")
         )
     design = build_design(table, spec)
+    if model.nonsphericity:
+        _within_cells(table, spec)  # fewer than 3 cells: refused before anything is fitted
     parsed = _contrasts_for(config, design.columns, design.matrix)
     n, rank = design.matrix.shape[0], np.linalg.matrix_rank(design.matrix)
     if n - rank <= 0:
@@ -58,19 +71,11 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = quie
         log(f"smoothing ({model.smoothing_fwhm:g} mm FWHM)")
         smooth(volumes, affine, model.smoothing_fwhm)
     masker = Masker(mask=mask, affine=affine)
+    regions = small_volumes(config, masker)  # an empty region is refused before the fit
     data = masker.transform(volumes)
     del volumes
-    glm = None
-    contrasts: list[ContrastResult] = []
-    if fit:
-        log(f"fitting OLS at {masker.n_voxels} voxels")
-        glm = fit_ols(data, design)
-        for cspec, weights, label in parsed:
-            contrasts.append(
-                compute_contrast(
-                    glm, weights, name=cspec.name, label=label, stat_type=cspec.stat_type
-                )
-            )
+    fitted = _fit(config, data, design, table, parsed, log) if fit else _Fitted()
+    glm = fitted.glm
     inputs = [
         {**{k: _plain(v) for k, v in row.items()}, "sha256": digest}
         for row, digest in zip(table.to_dict("records"), digests, strict=True)
@@ -82,25 +87,108 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = quie
         "columns": list(design.columns),
         "nuisance_columns": list(design.nuisance),
         "rank": int(rank),
-        "dof": float(n - rank),
+        "dof": float(n - rank) if glm is None else float(glm.dof),
         "smoothing_fwhm": float(model.smoothing_fwhm),
         "mask": mask_info,
         "space": model.space,
-        "noise_model": "ols",
+        "noise_model": "ols" if glm is None else glm.noise_model,
         "voxel_size": masker.voxel_size.round(4).tolist(),
         "shape": list(mask.shape),
     }
+    if fitted.within is not None:
+        info["nonsphericity"] = fitted.within.summary()
     frame = design.to_frame()
     return Prepared(
         masker=masker,
         data=data,
         fit=glm,
         table=table,
-        contrasts=tuple(contrasts),
+        contrasts=fitted.contrasts,
         model=info,
         design=frame,
         inputs=inputs,
+        ols_fit=fitted.ols_fit,
+        ols_contrasts=fitted.ols_contrasts,
+        regions=regions,
     )
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class _Fitted:
+    """The fit, its contrasts and, with non-sphericity correction, the OLS fit besides."""
+
+    glm: GLMFit | None = None
+    contrasts: tuple[ContrastResult, ...] = ()
+    within: WithinSubjectFit | None = None
+    ols_fit: GLMFit | None = None
+    ols_contrasts: tuple[ContrastResult, ...] = ()
+
+
+def _fit(
+    config: RunConfig,
+    data: np.ndarray,
+    design: DesignMatrix,
+    table: pd.DataFrame,
+    parsed: list[tuple],
+    log: Log,
+) -> _Fitted:
+    """Fit the model (OLS, or whitened with non-sphericity correction) and its contrasts."""
+    log(f"fitting OLS at {data.shape[1]} voxels")
+    ols = fit_ols(data, design)
+    if not config.model.nonsphericity:
+        return _Fitted(glm=ols, contrasts=_computed(config, ols, parsed))
+    log("estimating the non-sphericity (ReML pooled over voxels) and refitting whitened")
+    within = _within_subject(data, design, table, config.model.design)
+    ols_contrasts: tuple[ContrastResult, ...] = ()
+    if any(c.method == "permutation" for c in config.corrections):
+        ols_contrasts = tuple(c for c in _computed(config, ols, parsed) if not c.conjunction)
+    return _Fitted(
+        glm=within.fit,
+        contrasts=_computed(config, within.fit, parsed),
+        within=within,
+        ols_fit=ols,
+        ols_contrasts=ols_contrasts,
+    )
+
+
+def _computed(config: RunConfig, glm: GLMFit, parsed: list[tuple]) -> tuple[ContrastResult, ...]:
+    """Every contrast of ``glm``, then the conjunctions made from them."""
+    contrasts = [
+        compute_contrast(glm, weights, name=spec.name, label=label, stat_type=spec.stat_type)
+        for spec, weights, label in parsed
+    ]
+    return tuple(add_conjunctions(config.contrasts, contrasts))
+
+
+def _within_cells(
+    table: pd.DataFrame, spec: DesignSpec | None
+) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """The cell, subject and factor levels of every row of a within-subject ANOVA.
+
+    Raises
+    ------
+    DesignError
+        Not a within-subject ANOVA (the config refuses it), or fewer than 3 cells.
+    """
+    if spec is None or spec.kind != "anova" or spec.subject is None:
+        raise DesignError("non-sphericity correction needs a within-subject anova design")
+    factors = {f: [str(v) for v in table[f]] for f in spec.factors}
+    cells = ["_".join(values) for values in zip(*factors.values(), strict=True)]
+    if len(set(cells)) < 3:
+        raise DesignError(
+            f"non-sphericity correction needs at least 3 within-subject cells; this design has "
+            f"{len(set(cells))}: with 2 the only within-subject difference is always spherical "
+            "(epsilon = 1). Leave model.nonsphericity out."
+        )
+    return cells, [str(v) for v in table[spec.subject]], factors
+
+
+def _within_subject(
+    data: np.ndarray, design: DesignMatrix, table: pd.DataFrame, spec: DesignSpec | None
+) -> WithinSubjectFit:
+    """The non-sphericity fit of a within-subject ANOVA (cells and subjects from the table)."""
+    cells, subjects, factors = _within_cells(table, spec)
+    return fit_within_subject(data, design, cells=cells, subjects=subjects, factors=factors)
 
 
 def _check_permutation_sizes(config: RunConfig, n: int) -> None:

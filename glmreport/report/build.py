@@ -26,6 +26,7 @@ from . import methods as methods_text
 from . import overview
 from .context import Context, figure_item, load_volume, read_tsv
 from .model import FigureItem, ReportModel
+from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
 
 MNI_BACKGROUND = "MNI152NLin2009cAsym template"
@@ -100,6 +101,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         if summary.background is not None
         else MNI_BACKGROUND,
         colors={"positive": figures.POSITIVE_COLORS[1], "negative": figures.NEGATIVE_COLORS[1]},
+        nonsphericity=nonsphericity_view(summary),
     )
 
 

@@ -270,6 +270,7 @@ def files(entry: Correction) -> tuple[tuple[str, str], ...]:
         ("peaks", entry.peaks_table),
     ]
     out += [(f"map {key}", rel) for key, rel in entry.maps.items()]
+    out.append(("cluster index map", entry.cluster_map))
     out.append(("arrays", entry.arrays))
     return tuple((what, rel) for what, rel in out if rel)
 

@@ -11,7 +11,14 @@ from functools import cache
 from ..outputs.summary import Correction, FirstLevelModel, Model, Summary
 from ..resources import templates_dir
 from .filters import MINUS, TIMES, fmt_dims, fmt_int, fmt_num, fmt_stat
+from .methods_notes import (
+    cluster_map_sentence,
+    conjunction_sentence,
+    statistic_phrase,
+    svc_phrase,
+)
 from .model import MAX_NAMED_COLUMNS, Atlas, ContrastSection, CorrectionSection
+from .nonsphericity import nonsphericity_paragraph
 from .overview import columns_text
 from .tables import num
 
@@ -40,9 +47,19 @@ def methods(
 ) -> tuple[tuple[str, ...], list[str]]:
     """Methods paragraphs written from the summary, and the reference keys they cite."""
     cited: list[str] = []
+
+    def cite_new(*keys: str) -> str:
+        return cite(cited, *keys)
+
     paragraphs = [_analysis_paragraph(summary)]
+    within = nonsphericity_paragraph(summary, cite_new)
+    if within:
+        paragraphs.append(within)
     if contrasts:
         paragraphs.append(_contrasts_paragraph(contrasts))
+    joined = conjunction_sentence(summary, cite_new)
+    if joined:
+        paragraphs.append(joined)
     corrections = [_correction_text(g, cited) for g in _groups(summary, contrasts).values()]
     if corrections:
         paragraphs.append(
@@ -50,7 +67,11 @@ def methods(
             "and in the units of each contrast's statistic."
         )
         paragraphs.extend(corrections)
-    tail = _labels_and_display(summary, atlases, cited)
+    tail = " ".join(
+        t
+        for t in (_labels_and_display(summary, atlases, cited), cluster_map_sentence(summary))
+        if t
+    )
     if tail:
         paragraphs.append(tail)
     return tuple(paragraphs), cited
@@ -93,6 +114,11 @@ def _fit_text(model: Model) -> str:
     noise = (model.noise_model or "ols").lower()
     if noise == "ols":
         return "ordinary least squares"
+    if noise == "nonsphericity":
+        return (
+            "generalised least squares with the non-sphericity correction described below "
+            "(whitening by the estimated error covariance)"
+        )
     if noise.startswith("ar"):
         fit = "generalised least squares with a first-order autoregressive (AR(1)) noise model"
         ar1 = model.first.ar1 if model.first is not None else None
@@ -186,6 +212,8 @@ def _contrasts_paragraph(contrasts: Sequence[ContrastSection]) -> str:
     described = []
     for c in contrasts:
         kind = f"an F contrast ({c.df_num} rows)" if c.stat_type == "F" else "a t contrast"
+        if c.conjunction:
+            kind = f"a conjunction of {len(c.conjunction)} t contrasts"
         weights = ""
         if c.weights and c.columns and len(c.weights) == 1:
             text = weights_text(c.weights[0], c.columns)
@@ -213,6 +241,7 @@ def _groups(summary: Summary, contrasts: Sequence[ContrastSection]) -> dict[str,
 def _correction_text(members: Group, cited: list[str]) -> str:
     _, entry, section = members[0]
     text = f"{section.title}: {method_phrase(entry, cited)}"
+    text += svc_phrase(entry, lambda *keys: cite(cited, *keys)) + statistic_phrase(entry)
     if "sided" not in section.title.lower():
         text += ", two-sided" if section.two_sided else ", one-sided"
     if section.cluster_extent:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..figures import DEFAULT_DPI
+
+if TYPE_CHECKING:
+    from .nonsphericity import NonSphericityView
 
 #: Rows shown per table; the rest are in the TSV file the table names.
 MAX_CLUSTER_ROWS = 50
@@ -309,6 +312,8 @@ class ContrastSection:
     crosstab : CrossTable or None
         Which corrections each cluster survives (when the tables say so).
     notes : tuple of str
+    conjunction : tuple of str
+        A conjunction: the names of its t contrasts (``weights`` holds one row each).
     """
 
     anchor: str
@@ -326,6 +331,7 @@ class ContrastSection:
     matrix_plain: FigureItem | None = None
     crosstab: CrossTable | None = None
     notes: tuple[str, ...] = ()
+    conjunction: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -442,6 +448,8 @@ class ReportModel:
         What the brain figures are drawn on.
     colors : dict of str -> str
         Positive / negative colours used by the figures (for the legend).
+    nonsphericity : NonSphericityView or None
+        The error covariance of a model fitted with non-sphericity correction.
     """
 
     title: str
@@ -471,3 +479,4 @@ class ReportModel:
     coord_space: str = "MNI"
     background_name: str = "MNI152NLin2009cAsym template"
     colors: Mapping[str, str] = field(default_factory=dict)
+    nonsphericity: NonSphericityView | None = None

@@ -80,7 +80,8 @@ def drift_text(drift: Drift) -> str:
 def noise_text(noise: str | None) -> str:
     """``AR(1)``, ``OLS`` or the name given."""
     noise = noise or ""
-    return {"ar1": "AR(1)", "ols": "OLS"}.get(noise.lower(), noise.upper())
+    named = {"ar1": "AR(1)", "ols": "OLS", "nonsphericity": "non-sphericity (ReML, whitened)"}
+    return named.get(noise.lower(), noise.upper())
 
 
 def facts(summary: Summary) -> tuple[tuple[str, str], ...]:

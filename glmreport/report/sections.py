@@ -104,6 +104,7 @@ def contrast_section(
         corrections=tuple(corrections),
         crosstab=crosstab(corrections, ctx.atlases),
         notes=tuple(notes),
+        conjunction=contrast.conjunction,
     )
 
 

@@ -38,3 +38,41 @@ def test_bad_contrasts_name_their_entry():
         _contrasts([{"name": f"c{i}", "t": "x"} for i in range(MAX_CONTRASTS + 1)])
     with pytest.raises(ConfigError, match=r"contrasts\[1\]: duplicate name"):
         _contrasts([{"name": "a", "t": "x"}, {"name": "a", "t": "y"}])
+
+
+def test_conjunctions_name_t_contrasts_of_the_config():
+    specs = _contrasts(
+        [
+            {"name": "a", "t": "x - y"},
+            {"name": "b", "t": "y"},
+            {"name": "both", "conjunction": ["a", "b"]},
+        ]
+    )
+    both = specs[2]
+    assert both.conjunction == ("a", "b") and both.stat_type == "t"
+    assert both.where == "contrasts[2].conjunction" and not specs[0].conjunction
+
+
+@pytest.mark.parametrize(
+    ("items", "message"),
+    [
+        (
+            [{"name": "j", "conjunction": ["a"]}],
+            r"contrasts\[1\]\.conjunction: a conjunction joins",
+        ),
+        ([{"name": "j", "conjunction": ["a", "a"]}], "at least two different"),
+        ([{"name": "j", "conjunction": ["a", "zz"]}], r"conjunction\[1\]: no contrast is named"),
+        ([{"name": "j", "conjunction": ["a", "f"]}], r"conjunction\[1\]: 'f' is an F contrast"),
+        (
+            [{"name": "j", "conjunction": ["a", "b"]}, {"name": "k", "conjunction": ["a", "j"]}],
+            r"contrasts\[2\]\.conjunction\[1\]: 'j' is itself a conjunction",
+        ),
+        ([{"name": "j", "conjunction": "a"}], "expected a list"),
+        ([{"name": "j", "conjunction": [f"c{i}" for i in range(11)]}], "at most 10 entries"),
+    ],
+)
+def test_bad_conjunctions_name_their_entry(items, message):
+    base = [{"name": "a", "t": "x"}, {"name": "b", "t": "y"}, {"name": "f", "F": ["x", "y"]}]
+    base = base[:1] + items + base[1:]
+    with pytest.raises(ConfigError, match=message):
+        _contrasts(base)

@@ -87,3 +87,27 @@ def test_maps():
             },
             BASE,
         )
+
+
+def test_nonsphericity_needs_a_within_subject_anova():
+    anova = {"anova": {"factors": ["cond"], "subject": "sub"}}
+    model = _model({"inputs": "in.tsv", "design": anova, "nonsphericity": True}, BASE)
+    assert model.nonsphericity is True
+    assert _model({"inputs": "in.tsv", "design": anova}, BASE).nonsphericity is False
+    off = _model({"inputs": "in.tsv", "design": "one-sample", "nonsphericity": False}, BASE)
+    assert off.nonsphericity is False
+    refused = {
+        "always spherical": {"paired": {"condition": "c", "subject": "s"}},
+        "has no 'subject' column": {"anova": {"factors": ["cond"]}},
+        "a two-sample design has no within-subject factor": {"two-sample": {"group": "g"}},
+        "a one-sample design": "one-sample",
+    }
+    for message, design in refused.items():
+        with pytest.raises(ConfigError, match=f"model.nonsphericity: .*{message}"):
+            _model({"inputs": "in.tsv", "design": design, "nonsphericity": True}, BASE)
+    with pytest.raises(ConfigError, match="model.nonsphericity: expected"):
+        _model({"inputs": "in.tsv", "design": anova, "nonsphericity": "yes"}, BASE)
+    with pytest.raises(ConfigError, match="model.nonsphericity: unknown key"):
+        _model(
+            {"level": "first", "t_r": 2, "runs": [{"bold": "r.nii"}], "nonsphericity": True}, BASE
+        )

@@ -65,6 +65,11 @@ VALID = {
         " smoothing_fwhm: 6, space: null}\ncontrasts: [{name: c, weights: [[1, 0], [0, 1]]}]",
         "model: {inputs: in.tsv, design: {matrix: design.tsv}}\ncontrasts: [{name: c, t: 'a - b'}]",
         "model: {inputs: in.tsv, design: {one-sample: null}}\ncontrasts: [{name: c, t: [1]}]",
+        "model: {inputs: in.tsv, design: {anova: {factors: [a], subject: s}}, nonsphericity: true}"
+        "\ncontrasts: [{name: c, t: 'a1 - a2'}, {name: d, t: 'a2 - a3'},"
+        " {name: both, conjunction: [c, d]}]\n"
+        "corrections: [{method: rft, svc: {sphere: {center_mm: [0, -52, 26], radius_mm: 10}}},"
+        " {method: permutation, contrasts: [c], svc: {mask: roi.nii.gz}}]",
     ],
     "first level": [
         "model: {level: first, t_r: 2, slice_time_ref: 0.5, hrf: fir, fir_delays: [0, 1],"
@@ -142,6 +147,19 @@ INVALID = {
     "smoothing above the bound": "model: {inputs: in.tsv, smoothing_fwhm: 80}\n"
     "contrasts: [{name: c, t: a}]",
     "a boolean for a number": BASE + "corrections: [{method: fdr, alpha: true}]",
+    "svc on fdr": BASE + "corrections: [{method: fdr, svc: {mask: roi.nii.gz}}]",
+    "svc with a mask and a sphere": BASE + "corrections: [{method: rft, svc: {mask: r.nii,"
+    " sphere: {center_mm: [0, 0, 0], radius_mm: 5}}}]",
+    "svc sphere of two coordinates": BASE + "corrections: [{method: rft, svc: {sphere:"
+    " {center_mm: [0, 0], radius_mm: 5}}}]",
+    "svc radius 0": BASE + "corrections: [{method: rft, svc: {sphere: {center_mm: [0, 0, 0],"
+    " radius_mm: 0}}}]",
+    "a conjunction of one contrast": "model: {inputs: in.tsv}\ncontrasts: [{name: c, t: a},"
+    " {name: j, conjunction: [c]}]",
+    "a conjunction with weights": "model: {inputs: in.tsv}\ncontrasts: [{name: c, t: a},"
+    " {name: d, t: b}, {name: j, conjunction: [c, d], t: a}]",
+    "nonsphericity as a word": "model: {inputs: in.tsv, nonsphericity: yes please}\n"
+    "contrasts: [{name: c, t: a}]",
 }
 
 

@@ -126,7 +126,8 @@ def test_results_folder_names(folder: Path):
     maps = [m for m in (contrast.maps.effect, contrast.maps.variance) if m]
     maps += [contrast.maps.stat, contrast.maps.z, contrast.maps.p]
     for k in contrast.corrections:
-        maps += [k.map, *k.maps.values()]
+        assert k.cluster_map is not None and check_name(k.cluster_map)["stat"] == "clusterIndex"
+        maps += [k.map, *k.maps.values(), k.cluster_map]
         for rel in (k.clusters_table, k.peaks_table, k.arrays):
             if rel:
                 assert check_name(rel)["desc"] == k.desc and (folder / rel).is_file()

@@ -51,3 +51,15 @@ def test_other_contrast_errors_are_not_skipped_whatever_the_message():
     with pytest.raises(ContrastError, match="never padded") as info:
         _parse_contrasts(_config(spec), [RUN_1, RUN_2])
     assert not isinstance(info.value, UnknownColumnError)
+
+
+def test_conjunctions_are_left_to_their_components():
+    spec = ContrastSpec(name="right vs left", stat_type="t", definition="right - left")
+    joined = ContrastSpec(
+        name="both",
+        stat_type="t",
+        definition=["right vs left", "x"],
+        conjunction=("right vs left", "x"),
+    )
+    parsed = _parse_contrasts(_config(spec, joined), [RUN_1, RUN_2])
+    assert [p[0].name for p in parsed] == ["right vs left"]

@@ -48,6 +48,28 @@ def data(source: Path, tmp_path: Path) -> Path:
     return folder
 
 
+def test_a_conjunction_of_fixed_effects_contrasts(data: Path):
+    text = CONFIG.replace(
+        "  - {name: effects of interest, F: [SSt_SSp, SSt_DSp, DSt_SSp, DSt_DSp]}\n",
+        "  - {name: sentence, t: 'DSt_SSp + DSt_DSp - SSt_SSp - SSt_DSp'}\n"
+        "  - {name: both, conjunction: [different speaker, sentence]}\n",
+    )
+    (data / "analysis.yaml").write_text(text)
+    out = data / "results"
+    assert main(["run", str(data / "analysis.yaml"), "--out", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text())
+    speaker, sentence, both = s["contrasts"]
+    assert both["conjunction"] == ["different speaker", "sentence"]
+    assert both["dof"] == speaker["dof"] == sentence["dof"]
+    assert both["maps"]["effect"] is None and both["corrections"][0]["cluster_map"]
+    mask = np.asarray(nib.load(out / s["mask"]).dataobj) > 0
+
+    def z(c):
+        return np.asarray(nib.load(out / c["maps"]["z"]).dataobj)[mask]
+
+    np.testing.assert_array_equal(z(both), np.minimum(z(speaker), z(sentence)))
+
+
 def test_two_runs_fixed_effects(data: Path):
     out = data / "results"
     assert main(["run", str(data / "analysis.yaml"), "--out", str(out), "-q"]) == 0

@@ -52,3 +52,32 @@ def test_labels_add_one_column_per_atlas(prepared, tmp_path):
     assert info[0]["name"] == "box" and info[0]["status"] == "ok"
     assert uncorrected.peaks["box"].tolist()[0] == "block"
     assert uncorrected.clusters["box"].tolist() == ["100% block"]
+
+
+def test_permutation_of_a_nonspherical_model_refits_by_ols(tmp_path):
+    from fixtures.within_subject import config_text as within_config
+    from fixtures.within_subject import write_within_subject
+
+    write_within_subject(tmp_path, (6, 6, 5), seed=4)
+    perm = "[{method: permutation, n_perm: 40, seed: 3, desc: p}]"
+    found = {}
+    for flag in (True, False):
+        config = parse_config(
+            within_config(nonsphericity=flag, corrections=perm), base_dir=tmp_path
+        )
+        ready = prepare_second_level(config)
+        found[flag] = (ready, {c.name: r for c, (r,) in infer(config, ready)})
+    ready, with_ns = found[True]
+    _, ols = found[False]
+    assert ready.fit.noise_model == "nonsphericity" and ready.ols_fit.noise_model == "ols"
+    assert [c.name for c in ready.ols_contrasts] == ["main effect", "a minus c"]
+    for name, result in with_ns.items():
+        whitened = next(c for c in ready.contrasts if c.name == name)
+        ols_contrast = next(c for c in ready.ols_contrasts if c.name == name)
+        # the same statistic, resamples and null as the run without non-sphericity correction
+        np.testing.assert_array_equal(result.arrays["null"], ols[name].arrays["null"])
+        np.testing.assert_array_equal(result.surviving, ols[name].surviving)
+        np.testing.assert_array_equal(result.z, ols_contrast.z)
+        assert not np.allclose(whitened.z, ols_contrast.z)
+        assert result.extras["statistic"].startswith("ordinary least-squares")
+        assert "statistic" not in ols[name].extras and ols[name].z is None

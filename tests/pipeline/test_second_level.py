@@ -43,3 +43,19 @@ def test_no_residual_degrees_of_freedom_is_refused(tmp_path):
     write_tiny_study(tmp_path, n=1)
     with pytest.raises(DesignError, match="residual degrees of freedom"):
         prepare_second_level(parse_config(config_text(), base_dir=tmp_path))
+
+
+def test_nonsphericity_with_two_cells_is_refused_before_the_fit(tmp_path):
+    from fixtures.within_subject import config_text as within_config
+    from fixtures.within_subject import write_within_subject
+
+    table = write_within_subject(tmp_path, (3, 3, 2))
+    rows = table.read_text().splitlines()
+    table.write_text("\n".join([rows[0], *(r for r in rows[1:] if not r.endswith("\tc"))]) + "\n")
+    text = within_config(nonsphericity=True).replace(
+        "  - {name: main effect, F: ['a - b', 'b - c']}\n  - {name: a minus c, t: 'a - c'}\n",
+        "  - {name: a minus b, t: 'a - b'}\n",
+    )
+    config = parse_config(text, base_dir=tmp_path)
+    with pytest.raises(DesignError, match="at least 3 within-subject cells; this design has 2"):
+        prepare_second_level(config, fit=False)

@@ -120,6 +120,11 @@ def apply_permutation(
         ``blocks`` column.
     """
     params: PermutationParams = spec.params  # type: ignore[assignment]
+    if contrast.conjunction:
+        raise InferenceError(
+            f"permutation inference of the conjunction '{contrast.name}' is not available: "
+            "correct it with uncorrected, fdr, bonferroni or rft thresholds."
+        )
     data, fit = _model_inputs(ctx)
     two_sided, note = resolve_two_sided(contrast, spec)
     n = int(fit.design.matrix.shape[0])

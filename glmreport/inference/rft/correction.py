@@ -170,7 +170,11 @@ class _Run:
 
 
 def apply_rft(
-    contrast: ContrastResult, spec: CorrectionSpec, ctx: InferenceContext
+    contrast: ContrastResult,
+    spec: CorrectionSpec,
+    ctx: InferenceContext,
+    *,
+    smoothness: Smoothness | None = None,
 ) -> list[CorrectionResult]:
     """Random field theory FWE control at the voxel and cluster level (SPM-style).
 
@@ -182,6 +186,9 @@ def apply_rft(
         :class:`~glmreport.config.specs.RftParams` ``cluster_forming_p`` (uncorrected) and
         ``fwhm_mm`` (optional smoothness, required for map-only runs).
     ctx : InferenceContext
+    smoothness : Smoothness, optional
+        The smoothness and resel counts to use (a small volume: the whole mask's smoothness
+        and the region's resels); default :func:`smoothness_for`.
 
     Returns
     -------
@@ -211,7 +218,7 @@ def apply_rft(
     """
     two_sided, note = resolve_two_sided(contrast, spec)
     field = RandomField.for_contrast(contrast)
-    smooth = smoothness_for(spec, ctx)
+    smooth = smoothness if smoothness is not None else smoothness_for(spec, ctx)
     params: RftParams = spec.params  # type: ignore[assignment]
     alpha = float(spec.alpha)
     tails = 2 if two_sided else 1
