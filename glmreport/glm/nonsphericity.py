@@ -71,7 +71,7 @@ References
 ----------
 Friston, K. J., Glaser, D. E., Henson, R. N. A., Kiebel, S., Phillips, C. & Ashburner, J.
 (2002). Classical and Bayesian inference in neuroimaging: applications. NeuroImage, 16,
-465-483. Glaser, D. & Friston, K. J. (2007). Variance components. In Statistical Parametric
+484-512. Glaser, D. & Friston, K. J. (2007). Variance components. In Statistical Parametric
 Mapping: The Analysis of Functional Brain Images (ch. 9). Academic Press. Greenhouse, S. W. &
 Geisser, S. (1959). On methods in the analysis of profile data. Psychometrika, 24, 95-112.
 Rao, C. R. (1967). Least squares theory using an estimated dispersion matrix. Proc. 5th

@@ -23,8 +23,8 @@ absorbs them, e.g. the between-subject variance when subject columns are modelle
 information; the pseudo-inverse keeps them at their starting values and
 :func:`settle_unidentified` then fixes them by a stated rule.
 
-References: Harville, D. A. (1977). JASA, 72, 320-338. Friston, K. J. et al. (2002). NeuroImage,
-16, 465-483 (appendix: ReML by Fisher scoring).
+References: Harville, D. A. (1977). JASA, 72, 320-338. Friston, K. J. et al. (2002). Classical and
+Bayesian inference in neuroimaging: theory. NeuroImage, 16, 465-483 (ReML by Fisher scoring).
 """
 
 from __future__ import annotations
