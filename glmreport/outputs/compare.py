@@ -127,6 +127,12 @@ def compare_results(
     if not (isinstance(tolerance, int | float) and math.isfinite(tolerance) and tolerance >= 0):
         raise InputError(f"--tolerance {tolerance!r}: expected a finite number >= 0")
     a, b = Path(a), Path(b)
+    for folder in (a, b):
+        if folder.exists() and not folder.is_dir():
+            raise InputError(
+                f"{folder} is not a folder; expected the results folder of a 'glmreport run' "
+                "(it holds summary.json, maps/ and tables/)"
+            )
     sa, sb = read_summary(a), read_summary(b)
     walker = _Walker(a, b, float(tolerance))
     try:
