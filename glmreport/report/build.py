@@ -28,6 +28,7 @@ from .context import Context, figure_item, load_volume, read_tsv
 from .model import FigureItem, ReportModel
 from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
+from .tables import effect_unit
 
 MNI_BACKGROUND = "MNI152NLin2009cAsym template"
 
@@ -114,6 +115,7 @@ def _context(summary: Summary, results_dir: Path, dpi: float) -> Context:
         mask_affine=None,
         layout=None,
         atlases=tuple(overview.atlas_view(a) for a in summary.atlases),
+        effect_unit=effect_unit(summary.model),
     )
     custom = ctx.path(summary.background, "background")
     if custom is not None and custom.is_file():
