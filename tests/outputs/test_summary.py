@@ -91,6 +91,11 @@ def test_run_summary_round_trips_and_fits_the_schema(run_folder: Path):
     assert summary.model.second is not None and summary.model.first is None
     assert summary.model.second.rank == 1 and summary.model.dof == 7.0
     assert [r.values for r in summary.inputs] == [{}] * 8
+    # the quality checks, through the contract (values: tests/pipeline/test_qc.py)
+    qc = summary.qc
+    assert qc is not None and qc.vif == {} and qc.efficiency["effect"] == pytest.approx(8.0)
+    assert [o.input for o in qc.outliers] == list(range(8)) and qc.runs == {}
+    assert sum(qc.p_values["effect"].counts) == qc.p_values["effect"].n == 512
 
 
 def test_fixture_summary_fits_the_schema(data: dict):
