@@ -63,7 +63,7 @@ def plot_correlation_matrix(
         for (i, j), value in np.ndenumerate(m):
             if np.isfinite(value) and i != j:
                 color = "white" if abs(value) > 0.6 else TEXT
-                text = f"{value:.2f}".replace("-", "\u2212")
+                text = f"{round(value, 2) + 0.0:.2f}".replace("-", "\u2212")
                 ax.text(j, i, text, ha="center", va="center", fontsize=FONT - 2, color=color)
     bar = fig.add_axes(
         ((label_in + side + 0.15) / width, 0.15 / height, 0.1 / width, side / height)
