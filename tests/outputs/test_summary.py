@@ -109,6 +109,23 @@ def _rename(data, path, new):
     parent[new] = parent.pop(path[-1])
 
 
+#: A well-formed ``qc`` block (the report fixture's summary has none: it is optional).
+QC = {
+    "vif": {"age": 1.2},
+    "efficiency": {"effect": 8.0},
+    "correlation": None,
+    "outliers": [{"input": 0, "leverage": 0.1, "measure": 1.0, "robust_z": None, "flagged": False}],
+    "outlier_threshold": 3.5,
+    "p_values": {"effect": {"counts": [3, 1], "pi0": 0.5, "n": 4, "sided": "two-sided"}},
+    "mask_coverage": None,
+    "notes": [],
+}
+
+
+def _qc(**changes) -> dict:
+    return {**copy.deepcopy(QC), **changes}
+
+
 LOUD = {
     "renamed-threshold": (
         lambda d: _rename(d, ["contrasts", 0, "corrections", 1, "threshold_z"], "threshold"),
@@ -145,6 +162,20 @@ LOUD = {
     "level-part": (
         lambda d: d["model"].update(first=d["model"]["second"] and None, second=None),
         'model.second is missing but model.level is "second"',
+    ),
+    "qc-vif": (
+        lambda d: d.update(qc=_qc(vif={"age": "high"})),
+        "qc.vif.age must be a number or null, got a string",
+    ),
+    "qc-outlier": (
+        lambda d: d.update(qc=_qc(outliers=[{"input": 0, "leverage": 0.1, "measure": 1.0}])),
+        "missing key 'robust_z' in qc.outliers[0]",
+    ),
+    "qc-counts": (
+        lambda d: d.update(
+            qc=_qc(p_values={"c": {"counts": [1, "x"], "pi0": 1, "n": 3, "sided": "two-sided"}})
+        ),
+        "qc.p_values.c.counts[1] must be an integer, got a string",
     ),
     "map-path": (
         lambda d: d["contrasts"][0]["maps"].update(z=["maps/z.nii.gz"]),
