@@ -1,7 +1,15 @@
 """Write the synthetic stand-ins that the example configs read (into examples/data/).
 
 The tutorials these examples reproduce download public datasets; these stand-ins have the same
-shape (subjects, conditions, file naming) with activations of known location, seeded.
+shape (subjects, conditions, file naming) with activations of known location, seeded, strong
+enough that each example finds them (tests/test_examples.py checks where):
+
+- one_sample: left motor (-38, -22, 56) mm, SMA, right cerebellum; posterior cingulate down;
+- two_conditions: vertical > horizontal checkerboard in both occipital poles (+-10, -88, 4) mm,
+  1.6 at the peaks against noise SD 0.5 per map and 0.6 per subject;
+- anova: fusiform faces (+-40, -52, -18) mm, famous faces in the left temporal pole;
+- first_level: temporal (-56, -20, 4) mm for every sentence, frontal (44, 24, 20) mm for
+  different speakers.
 
 Usage::
 

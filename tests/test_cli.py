@@ -116,6 +116,11 @@ def test_run_writes_complete_results(dataset: Path, capsys):
         "volume_mm",
     ):
         assert col in peaks.columns
+    # effect sizes in the TSV files (values: tests/pipeline/test_infer_effects.py)
+    assert {"effect", "effect_ci_low", "effect_ci_high", "cohens_d"} <= set(peaks.columns)
+    assert np.sign(clusters["mean_effect"]).tolist() == [
+        1 if s == "+" else -1 for s in clusters["sign"]
+    ]
     design = pd.read_csv(out / "design_matrix.tsv", sep="\t")
     assert design.columns.tolist() == ["intercept", "age"]
     assert design["age"].mean() == pytest.approx(0.0, abs=1e-9)

@@ -69,17 +69,50 @@ def test_example_one_sample(examples: Path):
     assert (examples / "results/one_sample/report.html").is_file()
 
 
+#: Planted vertical > horizontal effects of the two-condition stand-in (MNI mm).
+OCCIPITAL = ((10.0, -88.0, 4.0), (-10.0, -88.0, 4.0))
+
+
+def _survivors(examples: Path, name: str, correction: dict) -> pd.DataFrame:
+    """The peaks of a correction, checked to hold something."""
+    assert correction["n_voxels"] > 0 and correction["n_clusters"] > 0, correction["desc"]
+    return pd.read_csv(examples / "results" / name / correction["peaks_table"], sep="\t")
+
+
+def _all_near(peaks: pd.DataFrame, centres, tol_mm: float) -> bool:
+    """Every main peak lies within ``tol_mm`` of one of ``centres`` (no cluster elsewhere)."""
+    main = peaks[~peaks["cluster_id"].astype(str).str[-1].str.isalpha()]
+    xyz = main[["peak_x", "peak_y", "peak_z"]].to_numpy()
+    d = np.linalg.norm(xyz[:, None, :] - np.asarray(centres)[None], axis=2)
+    return bool((d.min(axis=1) <= tol_mm).all())
+
+
+def _check_two_conditions(examples: Path, name: str) -> dict:
+    """The planted difference survives FDR and Bonferroni at both occipital poles; the
+    Bonferroni clusters are the planted ones only."""
+    s = _run(examples, name)
+    by_desc = {c["desc"]: c for c in s["contrasts"][0]["corrections"]}
+    for desc in ("fdr", "bonferroni"):
+        peaks = _survivors(examples, name, by_desc[desc])
+        assert all(_near(peaks, centre, 8.0) for centre in OCCIPITAL), desc
+    assert _all_near(_survivors(examples, name, by_desc["bonferroni"]), OCCIPITAL, 12.0)
+    return by_desc
+
+
 def test_example_two_sample_unpaired(examples: Path):
-    s = _run(examples, "two_sample_unpaired")
+    by_desc = _check_two_conditions(examples, "two_sample_unpaired")
+    s = json.loads((examples / "results/two_sample_unpaired/summary.json").read_text())
     assert s["model"]["columns"] == ["intercept", "condition"]
     assert s["model"]["dof"] == 30.0
+    assert by_desc["fdr"]["n_clusters"] == 2  # one per occipital pole, nothing else
 
 
 def test_example_two_sample_paired(examples: Path):
     unpaired = examples / "results/two_sample_unpaired"
     if not unpaired.exists():
         _run(examples, "two_sample_unpaired")
-    s = _run(examples, "two_sample_paired")
+    paired = _check_two_conditions(examples, "two_sample_paired")
+    s = json.loads((examples / "results/two_sample_paired/summary.json").read_text())
     assert s["model"]["dof"] == 15.0
     assert s["model"]["columns"][:2] == ["condition", "subject-01"]
     rel = s["contrasts"][0]["maps"]
@@ -93,7 +126,14 @@ def test_example_two_sample_paired(examples: Path):
     # same effect (difference of condition means), smaller variance once pairs are modelled
     np.testing.assert_allclose(eff_p[mask], eff_u[mask], atol=1e-5)
     assert np.median(var_p[mask] / var_u[mask]) < 0.6
-    assert z_p[mask].max() > z_u[mask].max()
+    # z larger where the effect was planted (the largest z of both saturate near t's limit)
+    from glmreport.datasets.demo import VERTICAL, blob_map
+
+    img = nib.load(examples / "results/two_sample_paired/mask.nii.gz")
+    planted = mask & (blob_map(VERTICAL, mask.shape, img.affine) > 1.0)
+    assert np.median(z_p[planted]) > np.median(z_u[planted]) + 0.5
+    unpaired_fdr = json.loads((unpaired / "summary.json").read_text())["contrasts"][0]
+    assert paired["fdr"]["n_voxels"] > unpaired_fdr["corrections"][1]["n_voxels"]
 
 
 def test_example_anova_3x3(examples: Path):
@@ -134,7 +174,18 @@ def test_example_first_level(examples: Path):
         by_name["different sentence (run-1)"]["dof"] + by_name["different sentence (run-2)"]["dof"]
     )
     assert by_name["effects of interest"]["stat_type"] == "F"
-    fdr = by_name["different speaker"]["corrections"][1]
-    peaks = pd.read_csv(examples / "results/first_level" / fdr["peaks_table"], sep="\t")
-    assert _near(peaks, (44, 24, 20), 8.0)  # planted frontal "different speaker" response
+    # the planted responses survive FDR (clusters of 5 voxels or more), and nothing else does:
+    # frontal for different speakers, temporal for different sentences, both for the F test
+    frontal, temporal = (44.0, 24.0, 20.0), (-56.0, -20.0, 4.0)
+    for name, planted in (
+        ("different speaker", [frontal]),
+        ("different sentence", [temporal]),
+        ("effects of interest", [frontal, temporal]),
+    ):
+        fdr = by_name[name]["corrections"][1]
+        assert fdr["method"] == "fdr" and fdr["cluster_extent"] == 5
+        peaks = _survivors(examples, "first_level", fdr)
+        assert all(_near(peaks, centre, 10.0) for centre in planted), name
+        assert _all_near(peaks, planted, 14.0), name
+        assert fdr["n_clusters"] == len(planted), name
     assert (examples / "results/first_level/report.html").is_file()

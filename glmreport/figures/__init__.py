@@ -3,8 +3,9 @@
 ``style`` holds the colours and fonts, ``png`` the encoding the report embeds, ``display`` the
 anatomical background grid maps are put onto, ``mosaic`` the composition of brain panels and
 colour bars, ``brain`` the glass brains, slices and cluster thumbnails, ``matrices`` the design
-and contrast matrices, ``distributions`` histograms and null distributions. The names below
-are the contract with the report.
+and contrast matrices, ``distributions`` histograms and null distributions, ``checks`` the
+design checks (correlation matrix, input outliers, p-value histograms). The names below are the
+contract with the report.
 """
 
 from __future__ import annotations
@@ -15,6 +16,13 @@ from .brain import (
     plot_ortho,
     plot_slices,
     slice_cuts,
+)
+from .checks import (
+    InputPoint,
+    PHistogram,
+    plot_correlation_matrix,
+    plot_input_outliers,
+    plot_p_histograms,
 )
 from .display import Background, load_background, resample, to_display
 from .distributions import ThresholdLine, plot_histogram, plot_null_distribution
@@ -30,6 +38,11 @@ from .style import (
 )
 
 __all__ = [
+    "InputPoint",
+    "PHistogram",
+    "plot_correlation_matrix",
+    "plot_input_outliers",
+    "plot_p_histograms",
     "Background",
     "colorize",
     "ColorScale",

@@ -67,7 +67,8 @@ class RunOutput:
     ``shared_from`` is the config's folder: when given, paths in the summary are written
     relative to it (files elsewhere by name) and no absolute local path is kept.
     ``results_folder`` is where the folder will finally be (it is written in a staging folder
-    first); source datasets are named relative to it.
+    first); source datasets are named relative to it. ``qc`` is the ``qc`` block of the summary
+    (:class:`~glmreport.outputs.summary_qc.QualityChecks` as plain values).
     """
 
     title: str
@@ -84,6 +85,7 @@ class RunOutput:
     provenance: dict[str, Any] = field(default_factory=dict)
     shared_from: Path | None = None
     results_folder: Path | None = None
+    qc: dict[str, Any] | None = None
 
 
 class _MapWriter:
@@ -181,6 +183,8 @@ def write_results(folder: Path, run: RunOutput) -> Summary:
         "provenance": run.provenance,
         "report": {"html": None, "pdf": None},
     }
+    if run.qc is not None:
+        raw["qc"] = run.qc
     if run.shared_from is not None:
         raw = _shareable(raw, Path(run.shared_from))
     summary = summary_from_json(to_jsonable(raw), file=SUMMARY, internal=True)

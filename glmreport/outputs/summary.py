@@ -22,6 +22,14 @@ from .summary_model import (
     RunDesign,
     SecondLevelModel,
 )
+from .summary_qc import (
+    DesignChecks,
+    DesignCorrelation,
+    InputCheck,
+    MaskCoverage,
+    PValues,
+    QualityChecks,
+)
 from .summary_types import (
     SCHEMA_VERSION,
     AtlasRecord,
@@ -36,6 +44,12 @@ from .summary_types import (
 )
 
 __all__ = [
+    "DesignChecks",
+    "DesignCorrelation",
+    "InputCheck",
+    "MaskCoverage",
+    "PValues",
+    "QualityChecks",
     "SCHEMA_VERSION",
     "AtlasRecord",
     "Contrast",

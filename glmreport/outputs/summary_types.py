@@ -16,6 +16,7 @@ from typing import Literal
 
 from .markers import FLATTEN, JSON, OMIT_DEFAULT, RELPATH, JSONValue, RelPath
 from .summary_model import Model
+from .summary_qc import QualityChecks
 
 #: Version of the layout of summary.json written by this glmreport. Files of glmreport 0.1
 #: carry no ``schema_version`` (version 1); the reader upgrades them (``summary_io``).
@@ -312,6 +313,9 @@ class Summary:
     atlases : tuple of AtlasRecord
     provenance : Provenance
     report : ReportFiles
+    qc : QualityChecks or None
+        The design, input, p-value and mask checks (None: written by a glmreport without
+        them).
     """
 
     schema_version: Literal[2] = SCHEMA_VERSION
@@ -329,3 +333,4 @@ class Summary:
     atlases: tuple[AtlasRecord, ...]
     provenance: Provenance
     report: ReportFiles
+    qc: QualityChecks | None = field(default=None, metadata={OMIT_DEFAULT: True})

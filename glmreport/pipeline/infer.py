@@ -12,6 +12,7 @@ from ..config.specs import RunConfig
 from ..errors import InferenceError
 from ..inference.context import InferenceContext
 from ..inference.crossref import cross_reference
+from ..inference.effect_columns import add_effect_columns
 from ..inference.registry import apply_correction
 from .prepared import Log, Prepared, quiet
 
@@ -46,7 +47,7 @@ def infer(config: RunConfig, prepared: Prepared, *, progress: bool = False, log:
             if spec.method == "permutation" and prepared.ols_fit is not None:
                 applied.extend(_permutation_inputs(contrast, spec, ctx, prepared))
                 continue
-            applied.extend(apply_correction(contrast, spec, ctx))
+            applied.extend(_with_effects(config, contrast, prepared.fit, ctx, spec))
         applied = cross_reference(contrast, applied, specs, mask=ctx.mask, affine=ctx.affine)
         results.append((contrast, applied))
     return results
@@ -75,8 +76,20 @@ def _permutation_inputs(contrast, spec, ctx: InferenceContext, prepared: Prepare
     ols_ctx = dataclasses.replace(ctx, fit=prepared.ols_fit)
     return [
         dataclasses.replace(r, z=ols.z, extras={**r.extras, "statistic": OLS_PERMUTATION})
-        for r in apply_correction(ols, spec, ols_ctx)
+        for r in _with_effects(None, ols, prepared.ols_fit, ols_ctx, spec)
     ]
+
+
+def _with_effects(config: RunConfig | None, contrast, fit, ctx: InferenceContext, spec) -> list:
+    """The results of one entry, with effect sizes in their tables (none for existing maps).
+
+    The effect sizes are those of the contrast the entry thresholded (its peaks): the OLS
+    contrast for permutation entries of a model fitted with non-sphericity correction.
+    """
+    results = apply_correction(contrast, spec, ctx)
+    if config is not None and config.model.level == "maps":
+        return results
+    return add_effect_columns(contrast, results, fit, mask=ctx.mask, affine=ctx.affine)
 
 
 def label(config: RunConfig, prepared: Prepared, results, log: Log):

@@ -22,6 +22,7 @@ from .first_level import prepare_first_level
 from .infer import infer, label
 from .maps import prepare_maps
 from .prepared import Log, Prepared, quiet
+from .qc import quality_checks
 from .second_level import prepare_second_level
 
 
@@ -85,6 +86,8 @@ def run(
         protected.update({Path(i["path"]): "the input" for i in prepared.inputs if i.get("path")})
         results = infer(config, prepared, progress=progress, log=log)
         results, atlas_info = label(config, prepared, results, log)
+        log("quality checks")
+        checks = quality_checks(config, prepared)
         seeds = {
             f"{c.name}/{corr.desc}": corr.params["seed"]
             for c, corrs in results
@@ -128,6 +131,7 @@ def run(
             },
             shared_from=base,
             results_folder=target,
+            qc=checks,
         )
         log("writing results")
         write_results(stage, run_output)

@@ -25,9 +25,11 @@ from ..outputs.summary import Summary, read_summary
 from . import methods as methods_text
 from . import overview
 from .context import Context, figure_item, load_volume, read_tsv
+from .design_checks import design_checks_view, flagged_warning, with_checks_entry
 from .model import FigureItem, ReportModel
 from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
+from .tables import effect_unit
 
 MNI_BACKGROUND = "MNI152NLin2009cAsym template"
 
@@ -64,7 +66,9 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
     contrasts = tuple(
         contrast_section(c, i, ctx, design_columns) for i, c in enumerate(summary.contrasts)
     )
+    checks = design_checks_view(summary, dpi)
     warnings += overview.warnings(summary, contrasts, ctx.atlases)
+    warnings += flagged_warning(checks)
     provenance = overview.provenance(summary, results_dir)
     paragraphs, cited = methods_text.methods(summary, contrasts, ctx.atlases)
     references, bibtex = methods_text.bibliography(cited, ctx.atlases)
@@ -93,7 +97,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         contrasts=contrasts,
         atlases=ctx.atlases,
         provenance=provenance,
-        toc=overview.toc(contrasts),
+        toc=with_checks_entry(overview.toc(contrasts), checks),
         peak_min_distance_mm=summary.inference.peak_min_distance_mm,
         dpi=float(dpi),
         coord_space="MNI" if (model.space or "").upper().startswith("MNI") else "world",
@@ -102,6 +106,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         else MNI_BACKGROUND,
         colors={"positive": figures.POSITIVE_COLORS[1], "negative": figures.NEGATIVE_COLORS[1]},
         nonsphericity=nonsphericity_view(summary),
+        design_checks=checks,
     )
 
 
@@ -114,6 +119,7 @@ def _context(summary: Summary, results_dir: Path, dpi: float) -> Context:
         mask_affine=None,
         layout=None,
         atlases=tuple(overview.atlas_view(a) for a in summary.atlases),
+        effect_unit=effect_unit(summary.model),
     )
     custom = ctx.path(summary.background, "background")
     if custom is not None and custom.is_file():

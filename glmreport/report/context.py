@@ -35,6 +35,8 @@ class Context:
     layout : figures.MatrixLayout or None
         Column layout of the design matrix figure, shared by the contrast matrices.
     atlases : tuple of Atlas
+    effect_unit : str
+        Unit of the contrast estimates in the tables' headers.
     """
 
     results_dir: Path
@@ -44,6 +46,7 @@ class Context:
     mask_affine: np.ndarray | None
     layout: figures.MatrixLayout | None
     atlases: tuple[Atlas, ...] = ()
+    effect_unit: str = "inputs' units"
 
     def path(self, rel: str | None, what: str) -> Path | None:
         """The file a summary path names inside the results folder (None when not given)."""

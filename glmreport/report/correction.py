@@ -79,6 +79,7 @@ def correction_section(
         two_sided=entry.two_sided,
         extras=entry.extras,
         badges=contrast.badges,
+        unit=ctx.effect_unit,
     )
     clusters = table(
         clusters_frame,

@@ -141,8 +141,29 @@ def fmt_detail(value: Any, kind: str) -> str:
     return fmt_value(value)
 
 
+def fmt_effect_ci(value: Any) -> str:
+    """An estimate and its interval: ``0.523 [0.311, 0.735]``, the same decimals for the
+    three (three significant digits of the largest in size)."""
+    values = tuple(value) if isinstance(value, list | tuple) else (value,)
+    if not values or is_missing(values[0]):
+        return DASH
+    finite = [abs(float(v)) for v in values if not is_missing(v)]
+    top = max(finite)
+    decimals = 3 if top == 0 else min(max(0, 2 - math.floor(math.log10(top))), 6)
+
+    def one(v: Any) -> str:
+        return DASH if is_missing(v) else f"{round(float(v), decimals) + 0.0:.{decimals}f}"
+
+    text = one(values[0])
+    if len(values) == 3:
+        text += f" [{one(values[1])}, {one(values[2])}]"
+    return text.replace("-", MINUS)
+
+
 def fmt_cell(value: Any, kind: str) -> str:
     """Format one table cell according to its column's ``kind``."""
+    if kind == "effect_ci":
+        return fmt_effect_ci(value)
     if kind == "p":
         return fmt_p(value)
     if kind == "stat":
@@ -186,6 +207,7 @@ FILTERS = {
     "fmt_dims": fmt_dims,
     "fmt_detail": fmt_detail,
     "fmt_cell": fmt_cell,
+    "fmt_effect_ci": fmt_effect_ci,
     "fmt_seconds": fmt_seconds,
 }
 

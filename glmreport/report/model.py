@@ -451,6 +451,9 @@ class ReportModel:
         Positive / negative colours used by the figures (for the legend).
     nonsphericity : NonSphericityView or None
         The error covariance of a model fitted with non-sphericity correction.
+    design_checks : DesignChecksView or None
+        The "Design checks" section (None: a results folder without ``qc``); typed loosely
+        because :mod:`.design_checks` builds on this module.
     """
 
     title: str
@@ -481,3 +484,4 @@ class ReportModel:
     background_name: str = "MNI152NLin2009cAsym template"
     colors: Mapping[str, str] = field(default_factory=dict)
     nonsphericity: NonSphericityView | None = None
+    design_checks: Any = None

@@ -72,10 +72,35 @@ def column_kind(name: str, series: pd.Series) -> str:
     return "text"
 
 
-def column(name: str, series: pd.Series | None, *, stat_type: str, group: str = "") -> Column:
+#: Unit of contrast estimates when the inputs were not scaled to percent signal change.
+INPUT_UNITS = "inputs' units"
+
+
+#: ``signal_scaling`` values of a first-level model in percent signal change.
+PERCENT_SCALINGS = frozenset({"psc", "percent", "percent_signal_change", "mean"})
+
+
+def effect_unit(model: Any) -> str:
+    """Unit of the contrast estimates: percent signal change for a first-level model whose
+    data were scaled to it, the inputs' own units otherwise (second level: the units of the
+    input images)."""
+    first = getattr(model, "first", None)
+    scaling = str(getattr(first, "signal_scaling", "") or "").lower()
+    return "% signal change" if scaling in PERCENT_SCALINGS else INPUT_UNITS
+
+
+def column(
+    name: str,
+    series: pd.Series | None,
+    *,
+    stat_type: str,
+    group: str = "",
+    unit: str = INPUT_UNITS,
+) -> Column:
     """A labelled column (header and kind from ``templates/labels.yaml`` when it names it)."""
     known = labels()["columns"].get(name) or {}
-    header = str(known.get("header") or str(name).replace("_", " ")).format(stat=stat_type)
+    header = str(known.get("header") or str(name).replace("_", " "))
+    header = header.format(stat=stat_type, unit=unit)
     if not known and str(name).startswith("ari_tdp_"):
         # one bound per ARI entry when several apply: ari_tdp_<desc>
         known = labels()["columns"]["ari_tdp"]
@@ -89,7 +114,9 @@ def hidden_column(name: str) -> bool:
     return bool((labels()["columns"].get(name) or {}).get("hide"))
 
 
-def rft_columns(frame: pd.DataFrame, part: str, *, stat_type: str, field: str) -> list[Column]:
+def rft_columns(
+    frame: pd.DataFrame, part: str, *, stat_type: str, field: str, unit: str = INPUT_UNITS
+) -> list[Column]:
     """SPM's column order and groups for a random field theory table."""
     spec = labels()["rft_table"]
     headers = spec["headers"]
@@ -102,14 +129,16 @@ def rft_columns(frame: pd.DataFrame, part: str, *, stat_type: str, field: str) -
                 continue
             info = headers.get(key) or {}
             base = column(key, frame.get(key), stat_type=stat_type, group=group["group"])
-            header = str(info.get("header") or base.header).format(field=field, stat=stat_type)
+            header = str(info.get("header") or base.header).format(
+                field=field, stat=stat_type, unit=unit
+            )
             columns.append(
                 Column(key=key, header=header, kind=info.get("kind") or base.kind, group=base.group)
             )
             used.add(key)
     for name in frame.columns:
         if name not in used and name not in spec["drop"] and not hidden_column(name):
-            columns.append(column(name, frame[name], stat_type=stat_type))
+            columns.append(column(name, frame[name], stat_type=stat_type, unit=unit))
     return columns
 
 
@@ -140,6 +169,8 @@ class TableSpec:
         The correction's extras (RFT field and set level, ARI thresholds).
     badges : mapping of str to Badge
         The contrast's corrections by ``desc``.
+    unit : str
+        Unit of the contrast estimates (``effect``, ``mean_effect`` headers).
     """
 
     stat_type: str
@@ -148,6 +179,7 @@ class TableSpec:
     two_sided: bool = False
     extras: Mapping[str, Any] = field(default_factory=dict)
     badges: Mapping[str, Badge] = field(default_factory=dict)
+    unit: str = INPUT_UNITS
 
 
 def table(
@@ -186,9 +218,9 @@ def table(
 def _columns(frame: pd.DataFrame, spec: TableSpec, part: str) -> list[Column]:
     if spec.method == "rft" and len(frame.columns):
         field_name = str(spec.extras.get("field") or spec.stat_type.upper())
-        return rft_columns(frame, part, stat_type=spec.stat_type, field=field_name)
+        return rft_columns(frame, part, stat_type=spec.stat_type, field=field_name, unit=spec.unit)
     return [
-        column(name, frame[name], stat_type=spec.stat_type)
+        column(name, frame[name], stat_type=spec.stat_type, unit=spec.unit)
         for name in frame.columns
         if not hidden_column(name)
     ]
@@ -207,10 +239,18 @@ def _rows(
                 row.append(plain(set_level[col.key]) if i == 0 else None)
             elif col.kind == "badges":
                 row.append(badges_of(record[col.key], spec.badges))
+            elif col.kind == "effect_ci":
+                row.append(effect_ci_cell(record, col.key))
             else:
                 row.append(plain(record[col.key]))
         rows.append(tuple(row))
     return rows
+
+
+def effect_ci_cell(record: pd.Series, key: str) -> Cell:
+    """An estimate and its interval (``effect_ci_low``, ``effect_ci_high``) as one cell."""
+    bounds = tuple(plain(record.get(f"{key}_ci_{end}")) for end in ("low", "high"))
+    return (plain(record[key]), *bounds)
 
 
 def _blocks(

@@ -91,6 +91,11 @@ def test_run_summary_round_trips_and_fits_the_schema(run_folder: Path):
     assert summary.model.second is not None and summary.model.first is None
     assert summary.model.second.rank == 1 and summary.model.dof == 7.0
     assert [r.values for r in summary.inputs] == [{}] * 8
+    # the quality checks, through the contract (values: tests/pipeline/test_qc.py)
+    qc = summary.qc
+    assert qc is not None and qc.vif == {} and qc.efficiency["effect"] == pytest.approx(8.0)
+    assert [o.input for o in qc.outliers] == list(range(8)) and qc.runs == {}
+    assert sum(qc.p_values["effect"].counts) == qc.p_values["effect"].n == 512
 
 
 def test_fixture_summary_fits_the_schema(data: dict):
@@ -102,6 +107,23 @@ def _rename(data, path, new):
     for key in path[:-1]:
         parent = parent[key]
     parent[new] = parent.pop(path[-1])
+
+
+#: A well-formed ``qc`` block (the report fixture's summary has none: it is optional).
+QC = {
+    "vif": {"age": 1.2},
+    "efficiency": {"effect": 8.0},
+    "correlation": None,
+    "outliers": [{"input": 0, "leverage": 0.1, "measure": 1.0, "robust_z": None, "flagged": False}],
+    "outlier_threshold": 3.5,
+    "p_values": {"effect": {"counts": [3, 1], "pi0": 0.5, "n": 4, "sided": "two-sided"}},
+    "mask_coverage": None,
+    "notes": [],
+}
+
+
+def _qc(**changes) -> dict:
+    return {**copy.deepcopy(QC), **changes}
 
 
 LOUD = {
@@ -140,6 +162,20 @@ LOUD = {
     "level-part": (
         lambda d: d["model"].update(first=d["model"]["second"] and None, second=None),
         'model.second is missing but model.level is "second"',
+    ),
+    "qc-vif": (
+        lambda d: d.update(qc=_qc(vif={"age": "high"})),
+        "qc.vif.age must be a number or null, got a string",
+    ),
+    "qc-outlier": (
+        lambda d: d.update(qc=_qc(outliers=[{"input": 0, "leverage": 0.1, "measure": 1.0}])),
+        "missing key 'robust_z' in qc.outliers[0]",
+    ),
+    "qc-counts": (
+        lambda d: d.update(
+            qc=_qc(p_values={"c": {"counts": [1, "x"], "pi0": 1, "n": 3, "sided": "two-sided"}})
+        ),
+        "qc.p_values.c.counts[1] must be an integer, got a string",
     ),
     "map-path": (
         lambda d: d["contrasts"][0]["maps"].update(z=["maps/z.nii.gz"]),

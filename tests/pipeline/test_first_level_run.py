@@ -94,6 +94,22 @@ def test_two_runs_fixed_effects(data: Path):
     # the planted frontal "different speaker" response at (44, 24, 20) mm
     d = np.linalg.norm(peaks[["peak_x", "peak_y", "peak_z"]].to_numpy() - [44, 24, 20], axis=1)
     assert d.min() <= 8.0
+    # effect sizes: the estimate and its interval; no Cohen's d at the first level
+    assert {"effect", "effect_ci_low", "effect_ci_high"} <= set(peaks.columns)
+    assert "cohens_d" not in peaks.columns
+    # quality checks of each run's design; no input check (the inputs are scans)
+    qc = s["qc"]
+    assert qc["vif"] == {} and qc["outliers"] == [] and set(qc["runs"]) == {"run-1", "run-2"}
+    from statsmodels.stats.outliers_influence import variance_inflation_factor
+
+    design = pd.read_csv(out / "design_matrix_run-1.tsv", sep="\t")
+    vifs = qc["runs"]["run-1"]["vif"]
+    for name in ("trans_x", "SSt_SSp"):
+        expected = variance_inflation_factor(design.to_numpy(float), list(design).index(name))
+        # relative 1e-4: the design TSV holds 6 significant digits of the matrix checked
+        assert vifs[name] == pytest.approx(expected, rel=1e-4)
+    assert set(qc["runs"]["run-2"]["efficiency"]) == {"different speaker", "effects of interest"}
+    assert set(qc["p_values"]) == {"different speaker", "effects of interest"}
 
 
 def _write_yaml(data: Path, text: str) -> None:

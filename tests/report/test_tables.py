@@ -117,3 +117,33 @@ def test_inputs_table():
     assert shown.rows[1][0] == "b.nii.gz (outside the config's folder)"
     assert shown.rows[1][2] is None and shown.rows[0][2] == pytest.approx(30)
     assert inputs_table(()) is None
+
+
+def test_effect_columns_one_cell_with_the_unit_in_the_header():
+    from glmreport.report.filters import fmt_effect_ci
+    from glmreport.report.tables import effect_unit
+
+    frame = _clusters(2).drop(columns=["p_fwe", "survives"])
+    frame["effect"] = [0.5234, -12.5]
+    frame["effect_ci_low"] = [0.3111, -20.26]
+    frame["effect_ci_high"] = [0.7357, math.nan]
+    frame["cohens_d"] = [1.234, -0.5]
+    shown = table(frame, "t.tsv", TableSpec(stat_type="t", unit="% signal change"), max_rows=5)
+    keys = [c.key for c in shown.columns]
+    assert "effect_ci_low" not in keys and "effect_ci_high" not in keys  # TSV only
+    col = shown.columns[keys.index("effect")]
+    assert col.header == "Effect [95% CI] (% signal change)" and col.kind == "effect_ci"
+    cells = [row[keys.index("effect")] for row in shown.rows]
+    assert fmt_effect_ci(cells[0]) == "0.523 [0.311, 0.736]"
+    assert fmt_effect_ci(cells[1]) == "\u221212.5 [\u221220.3, \u2014]"
+    assert shown.columns[keys.index("cohens_d")].header == "Cohen's d"
+
+    class First:
+        signal_scaling = "none"
+
+    class Model:
+        first = First()
+
+    assert effect_unit(Model()) == "inputs' units"
+    Model.first.signal_scaling = "psc"
+    assert effect_unit(Model()) == "% signal change"
