@@ -56,6 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
     p.add_argument("--pdf", action="store_true", help="also write report.pdf")
     p.add_argument("--no-report", action="store_true", help="write no report (batch runs)")
+    p.add_argument(
+        "--jobs", type=int, metavar="N", help="study: local worker processes (default: the cores)"
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="study: fit the runs on this Dask scheduler"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="study: keep unchanged subjects of an earlier run"
+    )
     common(p)
 
     p = sub.add_parser("validate", help="check config and inputs without fitting")
@@ -105,6 +114,9 @@ def _cmd_run(args: argparse.Namespace, con: _Console) -> int:
         progress=not args.quiet,
         log=con.log,
         command=args.argv,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        resume=args.resume,
     )
     _print_outputs(out, con)
     return 0
@@ -123,6 +135,9 @@ def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
 
     config = load_config(args.config)
     prepared = validate(config)
+    if prepared is None:  # a study: its runs were found and checked, nothing fitted
+        con.say(f"{args.config}: OK - study level, {len(config.contrasts)} contrasts")
+        return 0
     model = prepared.model
     unit = "runs" if model["level"] == "first" else "inputs"
     con.say(

@@ -84,6 +84,8 @@ class RunOutput:
     provenance: dict[str, Any] = field(default_factory=dict)
     shared_from: Path | None = None
     results_folder: Path | None = None
+    subjects: list[dict[str, Any]] = field(default_factory=list)
+    study: dict[str, Any] | None = None
 
 
 class _MapWriter:
@@ -181,6 +183,8 @@ def write_results(folder: Path, run: RunOutput) -> Summary:
         "provenance": run.provenance,
         "report": {"html": None, "pdf": None},
     }
+    if run.study is not None:
+        raw["subjects"], raw["study"] = run.subjects, run.study
     if run.shared_from is not None:
         raw = _shareable(raw, Path(run.shared_from))
     summary = summary_from_json(to_jsonable(raw), file=SUMMARY, internal=True)

@@ -32,6 +32,9 @@ from .summary_types import (
     InputRecord,
     Provenance,
     ReportFiles,
+    StudyFailure,
+    StudyInfo,
+    StudySubject,
     Summary,
 )
 
@@ -51,6 +54,9 @@ __all__ = [
     "NonSphericityInfo",
     "Provenance",
     "ReportFiles",
+    "StudyFailure",
+    "StudyInfo",
+    "StudySubject",
     "RunDesign",
     "SecondLevelModel",
     "Summary",
