@@ -12,6 +12,7 @@ from ..outputs.provenance import package_versions, platform_info
 from ..outputs.results import ContrastOutput, RunOutput, write_results
 from ..outputs.shareable import share_command, share_path
 from ..outputs.write import staged_output
+from .execution import check_address, check_jobs
 from .prepared import Log, quiet
 from .study import (
     _previous,
@@ -49,6 +50,8 @@ def run_study(
     t0 = time.perf_counter()
     spec = config.model.study
     base = config.source.parent if config.source else Path.cwd()
+    jobs = check_jobs(jobs) if jobs is not None else spec.jobs
+    scheduler = check_address(scheduler) if scheduler is not None else spec.scheduler
     log(f"finding the runs of task-{spec.task} in {spec.bids.name}")
     plan = plan_study(config)
     n_runs = len(plan.study.runs)
@@ -77,8 +80,8 @@ def run_study(
             stage,
             plan,
             config,
-            jobs=jobs if jobs is not None else spec.jobs,
-            scheduler=scheduler if scheduler is not None else spec.scheduler,
+            jobs=jobs,
+            scheduler=scheduler,
             previous=previous,
             context=context,
         )

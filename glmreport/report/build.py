@@ -28,6 +28,7 @@ from .context import Context, figure_item, load_volume, read_tsv
 from .model import FigureItem, ReportModel
 from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
+from .study import study_view
 
 MNI_BACKGROUND = "MNI152NLin2009cAsym template"
 
@@ -102,6 +103,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         else MNI_BACKGROUND,
         colors={"positive": figures.POSITIVE_COLORS[1], "negative": figures.NEGATIVE_COLORS[1]},
         nonsphericity=nonsphericity_view(summary),
+        study=study_view(summary, ctx),
     )
 
 

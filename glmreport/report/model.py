@@ -15,6 +15,7 @@ from ..figures import DEFAULT_DPI
 
 if TYPE_CHECKING:
     from .nonsphericity import NonSphericityView
+    from .study import StudyView
 
 #: Rows shown per table; the rest are in the TSV file the table names.
 MAX_CLUSTER_ROWS = 50
@@ -450,6 +451,8 @@ class ReportModel:
         Positive / negative colours used by the figures (for the legend).
     nonsphericity : NonSphericityView or None
         The error covariance of a model fitted with non-sphericity correction.
+    study : StudyView or None
+        A study's subjects (``model.level: study``).
     """
 
     title: str
@@ -480,3 +483,4 @@ class ReportModel:
     background_name: str = "MNI152NLin2009cAsym template"
     colors: Mapping[str, str] = field(default_factory=dict)
     nonsphericity: NonSphericityView | None = None
+    study: StudyView | None = None

@@ -202,3 +202,20 @@ def test_validate_checks_a_study_without_fitting(dataset: Path, capsys):
     assert main(["validate", str(dataset / "study.yaml")]) == 0
     assert "OK - study level" in capsys.readouterr().out
     assert json.loads((dataset / "bids/dataset_description.json").read_text())["Name"]
+
+
+def test_report_has_the_study_section(serial: Path):
+    from glmreport.report.build import build_report_model
+    from glmreport.report.render import render_report
+
+    model = build_report_model(serial)
+    study = model.study
+    assert [r[0] for r in study.rows] == ["sub-01", "sub-02", "sub-03"]
+    assert study.headers[0].startswith("face > house: effect at (")
+    assert [g.contrast for g in study.grids] == ["face > house", "faces"]
+    assert all(fig is not None for g in study.grids for _, fig in g.figures)
+    assert "percent signal change" in study.methods and "set to 0" in study.methods
+    html = render_report(serial, formats=("html",))["html"].read_text()
+    assert 'id="study"' in html and "each subject&#39;s first level" in html.lower().replace(
+        "'", "&#39;"
+    )
