@@ -15,7 +15,7 @@ from ..figures import DEFAULT_DPI
 
 if TYPE_CHECKING:
     from .nonsphericity import NonSphericityView
-    from .study import StudyView
+    from .study_view import StudyView
 
 #: Rows shown per table; the rest are in the TSV file the table names.
 MAX_CLUSTER_ROWS = 50

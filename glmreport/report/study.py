@@ -9,8 +9,6 @@ before the group). Nothing here computes a statistic: values are read from the m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .. import figures
@@ -18,47 +16,12 @@ from ..outputs.summary import Summary, read_summary
 from .context import Context, figure_item, load_volume
 from .filters import fmt_int, fmt_num
 from .model import FigureItem
+from .study_view import StudyView, SubjectGrid
 
 #: z shown in the subjects' glass brains (one-sided p < 0.001, uncorrected).
 DISPLAY_Z = 3.09
 #: Most subjects drawn in a grid (the table lists them all).
 MAX_GRID = 60
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SubjectGrid:
-    """One contrast's subject glass brains."""
-
-    contrast: str
-    peak: str
-    figures: tuple[tuple[str, FigureItem | None], ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StudyView:
-    """The study section.
-
-    Attributes
-    ----------
-    facts : tuple of (str, str)
-    headers : tuple of str
-        Headers of the effect columns (one per contrast).
-    rows : tuple of tuple of str
-        One per subject: id, runs, scans, mean FD, max FD, mask voxels, effects.
-    failed : tuple of (str, str)
-        Subjects left out and why.
-    grids : tuple of SubjectGrid
-    methods : str
-    notes : tuple of str
-    """
-
-    facts: tuple[tuple[str, str], ...]
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    failed: tuple[tuple[str, str], ...]
-    grids: tuple[SubjectGrid, ...]
-    methods: str
-    notes: tuple[str, ...]
 
 
 def _peak(summary: Summary, ctx: Context, index: int) -> tuple[tuple[int, ...] | None, str]:
