@@ -18,6 +18,7 @@ settings are unchanged (:func:`glmreport.pipeline.study_subjects.inputs_hash`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Sequence
@@ -139,6 +140,22 @@ class _Subjects:
         self.failed: dict[str, str] = {}
         self.notes: list[str] = []
         self.by_id = {s.id: s for s in plan.study.subjects}
+        self.bar: Any = None
+
+    def start(self, count: int) -> None:
+        """A progress bar over the ``count`` subjects to fit (with ``progress``)."""
+        if self.context.get("progress") and count:
+            import sys
+
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=count, desc="subjects", unit="subject", leave=False, file=sys.stderr
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
     def add(self, subject: StudySubject, fit: RunFit) -> None:
         fits = self.waiting.setdefault(subject.id, [])
@@ -166,7 +183,10 @@ class _Subjects:
         for fit in fits:  # run_tasks keeps every result: free the arrays now
             fit.contrasts.clear()
         del self.waiting[subject.id]
-        self.context["log"](f"sub-{subject.id} done ({len(self.records)} subjects written)")
+        if self.bar is not None:
+            self.bar.update(1)
+        else:
+            self.context["log"](f"sub-{subject.id} done ({len(self.records)} subjects written)")
 
 
 def fit_subjects(
@@ -202,7 +222,8 @@ def fit_subjects(
             names.append(run.label)
             owners[run.label] = subject
     if tasks:
-        with make_executor(jobs, scheduler) as executor:
+        collector.start(len(set(owners[n].id for n in names)))
+        with make_executor(jobs, scheduler) as executor, contextlib.closing(collector):
             done = run_tasks(
                 executor,
                 fit_run,

@@ -72,6 +72,7 @@ def run_study(
         "base": base,
         "target": target,
         "log": log,
+        "progress": progress,
     }
     previous = _previous(target) if resume else {}
     protected = study_protected(config)
