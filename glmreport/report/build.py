@@ -25,7 +25,7 @@ from ..outputs.summary import Summary, read_summary
 from . import methods as methods_text
 from . import overview
 from .context import Context, figure_item, load_volume, read_tsv
-from .model import FigureItem, ReportModel
+from .model import FigureItem, ReportModel, TocEntry
 from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
 from .study import study_view
@@ -71,6 +71,10 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
     references, bibtex = methods_text.bibliography(cited, ctx.atlases)
     now = _dt.datetime.now().astimezone()
     model = summary.model
+    study = study_view(summary, ctx)
+    toc = overview.toc(contrasts)
+    if study is not None:  # the subjects come after the design, before the group results
+        toc = (*toc[:3], TocEntry(anchor="study", title="Subjects", level=1), *toc[3:])
     return ReportModel(
         title=cap_title(summary.title or "glmreport"),
         date=overview.date_of(provenance.finished or provenance.started)
@@ -94,7 +98,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         contrasts=contrasts,
         atlases=ctx.atlases,
         provenance=provenance,
-        toc=overview.toc(contrasts),
+        toc=toc,
         peak_min_distance_mm=summary.inference.peak_min_distance_mm,
         dpi=float(dpi),
         coord_space="MNI" if (model.space or "").upper().startswith("MNI") else "world",
@@ -103,7 +107,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         else MNI_BACKGROUND,
         colors={"positive": figures.POSITIVE_COLORS[1], "negative": figures.NEGATIVE_COLORS[1]},
         nonsphericity=nonsphericity_view(summary),
-        study=study_view(summary, ctx),
+        study=study,
     )
 
 
