@@ -1,13 +1,16 @@
-"""Command line: ``glmreport run | validate | report | demo | atlases | schema``.
+"""Command line: ``glmreport run | validate | report | diff | demo | atlases | schema``.
 
-Exit codes: 0 success, 2 bad config or input (one clear message, nothing written),
-1 internal error, 130 interrupted (Ctrl-C), 128 + N stopped by signal N (143 for SIGTERM,
-129 for SIGHUP); an interrupted or stopped run leaves no partial folder behind.
+Exit codes: 0 success (``diff``: equal), 2 bad config or input (one clear message, nothing
+written), 3 ``diff``: the folders differ, 1 internal error, 130 interrupted (Ctrl-C), 128 + N
+stopped by signal N (143 for SIGTERM, 129 for SIGHUP); an interrupted or stopped run leaves no
+partial folder behind. Progress goes to stderr as plain timed lines; a progress bar is drawn
+only when stderr is a terminal (a CI log gets lines, never a bar's carriage returns).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -17,17 +20,23 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from ._version import __version__
 from .errors import GlmReportError
 
 
 class _Console:
-    """Prints progress lines to stderr unless quiet; results to stdout."""
+    """Prints progress lines to stderr unless quiet; results to stdout.
+
+    ``bars``: whether long steps may draw a progress bar (not quiet, and stderr is a terminal).
+    """
 
     def __init__(self, *, quiet: bool = False, verbose: bool = False) -> None:
         self.quiet, self.verbose = quiet, verbose
         self.t0 = time.perf_counter()
+        isatty = getattr(sys.stderr, "isatty", None)
+        self.bars = not quiet and bool(isatty and isatty())
 
     def log(self, message: str) -> None:
         if not self.quiet:
@@ -37,23 +46,66 @@ class _Console:
         print(message, flush=True)
 
 
+_EPILOG = (
+    "-q/--quiet and -v/--verbose may come before or after the command. Exit codes: 0 success "
+    "(diff: equal), 1 internal error, 2 bad config, input or output location, 3 diff: the "
+    "folders differ, 130 interrupted, 128 + N stopped by signal N."
+)
+
+
+def _flags(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    """-q/--quiet and -v/--verbose, accepted before the command and after it.
+
+    A subcommand's flags default to SUPPRESS, so that one given before the command is not
+    reset by the subcommand's parser.
+    """
+    default = {} if top else {"default": argparse.SUPPRESS}
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print only errors and results (no progress lines)",
+        **default,
+    )
+    g.add_argument(
+        "-v", "--verbose", action="store_true", help="show tracebacks on errors", **default
+    )
+
+
+def _command(sub: Any, name: str, text: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """A subcommand whose one-line help is also the start of its description."""
+    p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", **kwargs)
+    _flags(p)
+    return p
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a finite number >= 0")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="glmreport",
         description="fMRI GLMs from one YAML run-config to one standalone HTML/PDF report.",
+        epilog=_EPILOG,
     )
     parser.add_argument("--version", action="version", version=f"glmreport {__version__}")
+    _flags(parser, top=True)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        g = p.add_mutually_exclusive_group()
-        g.add_argument("-q", "--quiet", action="store_true", help="print only errors and results")
-        g.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
-
-    p = sub.add_parser("run", help="fit the model, apply corrections, write results and report")
+    p = _command(sub, "run", "fit the model, apply the corrections, write results and report")
     p.add_argument("config", type=Path, help="YAML run-config")
     p.add_argument("--out", type=Path, help="results folder (overrides the config's 'output')")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing results folder")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a results folder glmreport wrote"
+    )
     p.add_argument("--pdf", action="store_true", help="also write report.pdf")
     p.add_argument("--no-report", action="store_true", help="write no report (batch runs)")
     p.add_argument(
@@ -65,34 +117,60 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--resume", action="store_true", help="study: keep unchanged subjects of an earlier run"
     )
-    common(p)
 
-    p = sub.add_parser("validate", help="check config and inputs without fitting")
-    p.add_argument("config", type=Path)
-    common(p)
+    p = _command(sub, "validate", "check the config and its inputs without fitting")
+    p.add_argument("config", type=Path, help="YAML run-config")
 
-    p = sub.add_parser("report", help="re-render the report of an existing results folder")
+    p = _command(sub, "report", "re-render the report of an existing results folder")
     p.add_argument("results", type=Path, help="results folder (with summary.json)")
-    p.add_argument("--pdf", action="store_true", help="also write report.pdf")
-    common(p)
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write report.pdf (without it, a report.pdf glmreport wrote there earlier is "
+        "removed, so that no stale PDF stays beside the new HTML)",
+    )
 
-    p = sub.add_parser("demo", help="write a synthetic group dataset, run it, print where")
+    p = _command(
+        sub,
+        "diff",
+        "compare two results folders: exit 0 when equal, 3 when they differ",
+        epilog="Compared: config, model, inputs, design, mask, contrasts, corrections, "
+        "thresholds, counts, tables and every map (voxel by voxel). Ignored: provenance "
+        "except the seeds, the glmreport version, the report files and the map sidecars.",
+    )
+    p.add_argument("a", type=Path, metavar="A", help="results folder")
+    p.add_argument("b", type=Path, metavar="B", help="results folder to compare with A")
+    p.add_argument(
+        "--tolerance",
+        type=_tolerance,
+        metavar="T",
+        help="largest absolute difference of two numbers taken as equal (default 1e-06)",
+    )
+
+    p = _command(
+        sub,
+        "demo",
+        "write a synthetic group dataset, run it, and print where its config and report are",
+    )
     p.add_argument("--out", type=Path, default=Path("glmreport-demo"), help="demo folder")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing demo folder")
+    p.add_argument(
+        "--overwrite", action="store_true", help="replace a demo folder glmreport demo wrote"
+    )
     p.add_argument("--no-pdf", action="store_true", help="write only the HTML report")
-    common(p)
 
-    p = sub.add_parser("atlases", help="list or prefetch atlases")
+    p = sub.add_parser(
+        "atlases",
+        help="list or prefetch atlases",
+        description="List the registry's atlases or prefetch them into the TemplateFlow cache.",
+    )
+    _flags(p)
     asub = p.add_subparsers(dest="atlas_command", required=True, metavar="ACTION")
-    a = asub.add_parser("list", help="registry atlases and whether they are available offline")
-    common(a)
-    a = asub.add_parser("fetch", help="download atlases into the TemplateFlow cache")
-    a.add_argument("names", nargs="+")
-    common(a)
+    _command(asub, "list", "list the registry's atlases and whether they are available offline")
+    a = _command(asub, "fetch", "download atlases into the TemplateFlow cache")
+    a.add_argument("names", nargs="+", metavar="NAME", help="atlas name (see 'atlases list')")
 
-    p = sub.add_parser("schema", help="print the JSON Schema of summary.json or of a config")
+    p = _command(sub, "schema", "print the JSON Schema of summary.json or of a run-config")
     p.add_argument("which", choices=SCHEMAS, help="summary: results folder; config: run-config")
-    common(p)
     return parser
 
 
@@ -111,7 +189,7 @@ def _cmd_run(args: argparse.Namespace, con: _Console) -> int:
         out=args.out,
         overwrite=args.overwrite,
         formats=formats,
-        progress=not args.quiet,
+        progress=con.bars,
         log=con.log,
         command=args.argv,
         jobs=args.jobs,
@@ -129,6 +207,11 @@ def _print_outputs(out: Path, con: _Console) -> None:
             con.say(f"report:  {out / name}")
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 column``, ``2 columns``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
     from .config import load_config
     from .pipeline import validate
@@ -139,13 +222,13 @@ def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
         con.say(f"{args.config}: OK - study level, {len(config.contrasts)} contrasts")
         return 0
     model = prepared.model
-    unit = "runs" if model["level"] == "first" else "inputs"
+    unit = "run" if model["level"] == "first" else "input"
     con.say(
-        f"{args.config}: OK - {model['level']} level, {model['n_inputs']} {unit}, "
-        f"{model['mask']['n_voxels']} voxels in mask, design '{model['design']}' "
-        f"({len(model['columns'])} columns, dof {model['dof']}), "
-        f"{len(config.contrasts) or len(config.model.maps)} contrasts, "
-        f"{len(config.corrections)} corrections"
+        f"{args.config}: OK - {model['level']} level, {_count(model['n_inputs'], unit)}, "
+        f"{_count(model['mask']['n_voxels'], 'voxel')} in mask, design '{model['design']}' "
+        f"({_count(len(model['columns']), 'column')}, dof {model['dof']}), "
+        f"{_count(len(config.contrasts) or len(config.model.maps), 'contrast')}, "
+        f"{_count(len(config.corrections), 'correction')}"
     )
     return 0
 
@@ -155,9 +238,13 @@ def _cmd_report(args: argparse.Namespace, con: _Console) -> int:
 
     formats = ("html", "pdf") if args.pdf else ("html",)
     con.log(f"rendering {', '.join(formats)}")
+    pdf = Path(args.results) / "report.pdf"
+    had_pdf = pdf.is_file()
     written = render_report(args.results, formats=formats)
     for path in written.values():
         con.say(f"report:  {path}")
+    if had_pdf and not pdf.exists():
+        con.log(f"removed {pdf}, written for the earlier report (pass --pdf for a new one)")
     return 0
 
 
@@ -179,7 +266,7 @@ def _cmd_demo(args: argparse.Namespace, con: _Console) -> int:
     out = run(
         config,
         formats=formats,
-        progress=not args.quiet,
+        progress=con.bars,
         log=con.log,
         command=args.argv,
     )
@@ -220,10 +307,21 @@ def _cmd_schema(args: argparse.Namespace, con: _Console) -> int:
     return 0
 
 
+def _cmd_diff(args: argparse.Namespace, con: _Console) -> int:
+    from .outputs.compare import DEFAULT_TOLERANCE, compare_results, format_comparison
+
+    tolerance = DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
+    comparison = compare_results(args.a, args.b, tolerance=tolerance)
+    for line in format_comparison(comparison):
+        con.say(line)
+    return 0 if comparison.equal else 3
+
+
 COMMANDS = {
     "run": _cmd_run,
     "validate": _cmd_validate,
     "report": _cmd_report,
+    "diff": _cmd_diff,
     "demo": _cmd_demo,
     "atlases": _cmd_atlases,
     "schema": _cmd_schema,
@@ -275,7 +373,10 @@ def _stop_on_signals() -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glmreport`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.quiet and args.verbose:  # one before the command, the other after it
+        parser.error("argument -v/--verbose: not allowed with argument -q/--quiet")
     # the command line recorded in provenance (absolute paths are made shareable there)
     args.argv = ["glmreport", *map(str, argv)]
     con = _Console(quiet=args.quiet, verbose=args.verbose)
@@ -287,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         return 2
+    except BrokenPipeError:  # the reader of stdout went away (| head): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout
+        return 128 + getattr(signal, "SIGPIPE", 13)
     except KeyboardInterrupt:
         print("glmreport: interrupted; no results folder was left behind", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import nibabel as nib
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from glmreport.cli import main
+from glmreport.report.render import remove_stale_pdf
 
 SHAPE = (14, 16, 12)
 AFFINE = np.array([[3.0, 0, 0, -21], [0, 3.0, 0, -24], [0, 0, 3.0, -18], [0, 0, 0, 1]])
@@ -311,3 +313,125 @@ def test_atlases_commands(templateflow_home: Path, capsys):
     assert run_cli("atlases", "fetch", "harvard-oxford-cortical") == 0
     assert run_cli("atlases", "fetch", "schaefer-400-7") == 2
     assert "FAILED" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------
+# global flags, help texts, plurals, stale PDFs, progress without a terminal
+
+ONE_COLUMN = """\
+model:
+  inputs: inputs.tsv
+  design: one-sample
+contrasts:
+  - {name: effect, t: intercept}
+corrections:
+  - {method: fdr, alpha: 0.05}
+report: {formats: []}
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("-q", "validate", "{c}"), ("validate", "{c}", "-q"), ("--quiet", "validate", "{c}")],
+)
+def test_global_flags_before_or_after_the_command(dataset: Path, capsys, args):
+    config = dataset / "analysis.yaml"
+    assert run_cli(*(a.format(c=config) for a in args)) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"{config}: OK") and captured.err == ""
+
+
+def test_quiet_and_verbose_exclude_each_other(dataset: Path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        run_cli("-q", "validate", dataset / "analysis.yaml", "-v")
+    assert exc.value.code == 2
+    assert "-v/--verbose: not allowed with argument -q/--quiet" in capsys.readouterr().err
+    # -v before the command takes effect: a traceback comes with the error
+    assert run_cli("-v", "validate", dataset / "missing.yaml") == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_validate_counts_in_words(dataset: Path, capsys):
+    (dataset / "one.yaml").write_text(ONE_COLUMN)
+    assert run_cli("validate", dataset / "one.yaml") == 0
+    out = capsys.readouterr().out
+    assert "10 inputs, " in out and "(1 column, dof 9.0), 1 contrast, 1 correction" in out
+    assert run_cli("validate", dataset / "analysis.yaml") == 0
+    assert "(2 columns, dof 8.0), 3 contrasts, 3 corrections" in capsys.readouterr().out
+
+
+COMMANDS = ["run", "validate", "report", "diff", "demo", "schema", "atlases", "atlases list"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_texts_are_whole_sentences(capsys, command):
+    with pytest.raises(SystemExit) as exc:
+        run_cli(*command.split(), "--help")
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    description = text.split("\n\n")[1].replace("\n", " ")
+    assert description[0].isupper() and description.endswith("."), description
+    assert "-q, --quiet" in text and "-v, --verbose" in text
+
+
+def test_top_level_help_lists_whole_lines(capsys):
+    with pytest.raises(SystemExit):
+        run_cli("--help")
+    text = " ".join(capsys.readouterr().out.split())
+    assert "demo write a synthetic group dataset, run it, and print where its config and " in text
+    assert "report are" in text
+    assert "diff compare two results folders: exit 0 when equal, 3 when they differ" in text
+    assert "3 diff: the folders differ" in text
+
+
+def test_report_removes_the_pdf_it_wrote_earlier(dataset: Path, capsys):
+    """A real PDF (one contrast, one correction: a short report to typeset)."""
+    (dataset / "one.yaml").write_text(ONE_COLUMN)
+    out = dataset / "results"
+    assert run_cli("run", dataset / "one.yaml", "--out", out, "-q") == 0
+    assert run_cli("report", out, "--pdf", "-q") == 0
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert json.loads((out / "summary.json").read_text())["report"]["pdf"] == "report.pdf"
+    capsys.readouterr()
+    assert run_cli("report", out) == 0
+    assert not (out / "report.pdf").exists() and (out / "report.html").is_file()
+    assert json.loads((out / "summary.json").read_text())["report"] == {
+        "html": "report.html",
+        "pdf": None,
+    }
+    err = capsys.readouterr().err
+    assert f"removed {out / 'report.pdf'}, written for the earlier report" in err
+    # a report.pdf that summary.json does not record, or a link, is not glmreport's: kept
+    (out / "report.pdf").write_bytes(b"%PDF-1.4 someone else's")
+    assert not remove_stale_pdf(out, None)
+    (out / "report.pdf").unlink()
+    (out / "report.pdf").symlink_to(dataset / "inputs.tsv")
+    assert not remove_stale_pdf(out, "report.pdf")
+    assert (out / "report.pdf").is_symlink() and (dataset / "inputs.tsv").is_file()
+
+
+def test_progress_is_plain_lines_when_not_a_terminal(dataset: Path, capsys):
+    """stderr captured (not a terminal): timed log lines, no progress bar, no carriage
+    return; on a terminal the console may draw bars, and never with --quiet."""
+    text = CONFIG.replace("corrections:\n", "corrections:\n  - {method: permutation, n_perm: 30}\n")
+    (dataset / "perm.yaml").write_text(text)
+    assert run_cli("run", dataset / "perm.yaml", "--out", dataset / "perm") == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "perm/s" not in err
+    lines = err.splitlines()
+    assert "] effect: permutation (perm)\n" in err
+    assert all(line.startswith("[") and "s] " in line for line in lines), lines
+
+    import pty
+
+    from glmreport.cli import _Console
+
+    master, replica = pty.openpty()
+    with open(replica, "w") as terminal, open(master, "rb", buffering=0):
+        saved = sys.stderr
+        sys.stderr = terminal
+        try:
+            assert _Console().bars and not _Console(quiet=True).bars
+        finally:
+            sys.stderr = saved
+    assert not _Console().bars  # captured stderr again

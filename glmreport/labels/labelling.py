@@ -168,7 +168,8 @@ def cluster_compositions(
         parts = [f"{_percent(100.0 * c / n)} {name}" for c, name in shown]
         if rest:
             parts.append(
-                f"{_percent(100.0 * sum(c for c, _ in rest) / n)} other ({len(rest)} labels)"
+                f"{_percent(100.0 * sum(c for c, _ in rest) / n)} other "
+                f"({len(rest)} label{'s' if len(rest) != 1 else ''})"
             )
         cells.append("; ".join(parts))
     return cells

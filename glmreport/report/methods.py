@@ -245,7 +245,8 @@ def _correction_text(members: Group, cited: list[str]) -> str:
     if "sided" not in section.title.lower():
         text += ", two-sided" if section.two_sided else ", one-sided"
     if section.cluster_extent:
-        text += f", with a minimum cluster size of {fmt_int(section.cluster_extent)} voxels"
+        k = section.cluster_extent
+        text += f", with a minimum cluster size of {fmt_int(k)} voxel{'s' if k != 1 else ''}"
     seed = entry.params.get("seed")
     if seed is not None:
         text += f" (random seed {seed})"

@@ -274,8 +274,9 @@ class CrossTable:
         The base correction's clusters table.
     label_header : str
         Atlas whose label is shown (``""`` for none).
-    has_tdp : bool
-        Whether an ARI bound column is shown.
+    tdp_header : str
+        Header of the ARI bound column (``""`` when none is shown); with several ARI entries
+        the first one's bound, named by its label.
     """
 
     base_title: str
@@ -285,7 +286,7 @@ class CrossTable:
     n_total: int
     source: str
     label_header: str
-    has_tdp: bool
+    tdp_header: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -138,7 +138,27 @@ def render_report(
     summary = read_summary(folder)
     files = ReportFiles(**{fmt: Path(p).name for fmt, p in written.items()})
     try:
+        if "pdf" not in written:
+            remove_stale_pdf(folder, summary.report.pdf)
         write_summary(folder, dataclasses.replace(summary, report=files))
     except OSError as exc:
         raise OutputError(f"cannot update {folder / SUMMARY}: {exc.strerror or exc}") from None
     return written
+
+
+def remove_stale_pdf(folder: Path, recorded: str | None) -> bool:
+    """Remove the ``report.pdf`` an earlier rendering wrote, once a new HTML replaces it.
+
+    Only the file ``summary.json`` records as the report's PDF, under its own name, and only a
+    plain file (not a link): a PDF glmreport did not write is left alone.
+
+    Returns
+    -------
+    bool
+        Whether a PDF was removed.
+    """
+    path = folder / REPORT_FILES["pdf"]
+    if recorded != REPORT_FILES["pdf"] or path.is_symlink() or not path.is_file():
+        return False
+    path.unlink()
+    return True

@@ -182,6 +182,12 @@ def crosstab(
     assert table is not None
     index = {c.key: i for i, c in enumerate(table.columns)}
     atlas = next((a.name for a in atlases if a.status == "ok" and a.name in index), "")
+    # one ARI entry: "ari_tdp"; several: "ari_tdp_<desc>" each, the first one is shown
+    tdp_key = next((k for k in index if k == "ari_tdp" or k.startswith("ari_tdp_")), "")
+    tdp_header = ""
+    if tdp_key:
+        which = tdp_key[len("ari_tdp_") :]
+        tdp_header = "ARI TDP \u2265" + (f" ({which})" if which else "")
 
     def cell(row: tuple[Cell, ...], key: str) -> Cell:
         return row[index[key]] if key in index else None
@@ -199,7 +205,7 @@ def crosstab(
                 size=whole(cell(row, "size_voxels")),
                 label=str(label).split(";")[0].strip() if not is_missing(label) else "",
                 marks=tuple(k.desc in survived for k in corrections),
-                tdp=num(cell(row, "ari_tdp")),
+                tdp=num(cell(row, tdp_key)) if tdp_key else None,
             )
         )
     return CrossTable(
@@ -210,5 +216,5 @@ def crosstab(
         n_total=table.n_total,
         source=table.source,
         label_header=atlas,
-        has_tdp="ari_tdp" in index,
+        tdp_header=tdp_header,
     )

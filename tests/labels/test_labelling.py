@@ -140,7 +140,8 @@ def _composition(home: Path, mask, affine, labels3d, k, top_n=5):
 
     parts = [f"{pct(100 * c / n)} {name}" for c, name in shown]
     if rest:
-        parts.append(f"{pct(100 * sum(c for c, _ in rest) / n)} other ({len(rest)} labels)")
+        noun = "label" if len(rest) == 1 else "labels"
+        parts.append(f"{pct(100 * sum(c for c, _ in rest) / n)} other ({len(rest)} {noun})")
     return "; ".join(parts)
 
 

@@ -17,12 +17,13 @@ def test_stat_label_and_short_names():
     assert short_names(two) == ["fdrQ01", "fdrQ05", "ARI"]  # a repeated short name gives way
 
 
-def _section(desc: str, z: float | None, n_voxels: int, rows=(), two_sided=False):
+def _section(desc: str, z: float | None, n_voxels: int, rows=(), two_sided=False, extra=()):
     columns = (
         Column(key="cluster_id", header="Cluster", kind="id"),
         Column(key="peak_value", header="Peak z", kind="stat"),
         Column(key="survives", header="Survives", kind="badges"),
         Column(key="atlas", header="atlas", kind="text"),
+        *(Column(key=key, header=key, kind="percent") for key in extra),
     )
     return CorrectionSection(
         anchor=f"c1-{desc}",
@@ -75,3 +76,25 @@ def test_crosstab_lists_the_most_lenient_corrections_clusters():
     assert crosstab(sections[:2], atlases) is None  # two corrections: the tables say it all
     lonely = [_section("a", 3.0, 50, rows), _section("b", 4.0, 0), _section("c", 5.0, 0)]
     assert crosstab(lonely, atlases) is None  # nothing else survives
+
+
+def test_crosstab_shows_the_first_ari_bound_when_several_apply():
+    b = lambda d: Badge(short=d.upper(), title=d, desc=d)  # noqa: E731
+    keys = ("ari_tdp_ariLow", "ari_tdp_ariHigh")
+    rows = [("1", 5.0, (b("a"), b("b")), None, 0.8, 0.5), ("2", 4.0, (b("a"),), None, 0.25, 0.0)]
+    sections = [
+        _section("a", 3.0, 50, rows, extra=keys),
+        _section("b", 4.0, 10, rows[:1], extra=keys),
+        _section("c", 5.0, 0),
+    ]
+    table = crosstab(sections, [])
+    assert table is not None and table.tdp_header == "ARI TDP \u2265 (ariLow)"
+    assert [r.tdp for r in table.rows] == [0.8, 0.25]
+    single = [_section("a", 3.0, 50, [r[:5] for r in rows], extra=("ari_tdp",)), *sections[1:]]
+    one = crosstab(single, [])
+    assert one is not None and one.tdp_header == "ARI TDP \u2265"
+    assert [r.tdp for r in one.rows] == [0.8, 0.25]
+    assert (
+        crosstab([_section("a", 3.0, 50, [r[:4] for r in rows]), *sections[1:]], []).tdp_header
+        == ""
+    )

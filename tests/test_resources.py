@@ -1,0 +1,29 @@
+"""Where glmreport finds its bundled templates and atlases."""
+
+from __future__ import annotations
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from glmreport.resources import atlases_dir, template_image, templates_dir
+
+
+def test_templates_folder_holds_the_report_template():
+    assert (templates_dir() / "report.html.j2").is_file()
+    assert (templates_dir() / "partials").is_dir()
+
+
+def test_bundled_template_and_mask_share_a_2mm_grid():
+    t1, mask = nib.load(template_image("T1w")), nib.load(template_image("mask"))
+    assert template_image().parent == atlases_dir()
+    assert t1.shape == mask.shape
+    np.testing.assert_allclose(t1.affine, mask.affine)
+    np.testing.assert_allclose(np.abs(np.diag(t1.affine)[:3]), 2.0)
+    values = np.unique(np.asarray(mask.dataobj))
+    assert set(values.tolist()) <= {0, 1}
+
+
+def test_unknown_template_kind_is_a_key_error():
+    with pytest.raises(KeyError):
+        template_image("bold")
