@@ -19,7 +19,13 @@ Usage::
 import sys
 from pathlib import Path
 
-from glmreport.datasets import write_anova, write_demo, write_first_level, write_two_conditions
+from glmreport.datasets import (
+    write_anova,
+    write_demo,
+    write_first_level,
+    write_study,
+    write_two_conditions,
+)
 
 
 def main(folder: Path) -> None:
@@ -27,6 +33,8 @@ def main(folder: Path) -> None:
     write_two_conditions(folder / "two_conditions")
     write_anova(folder / "anova")
     write_first_level(folder / "first_level")
+    # a BIDS dataset with fMRIPrep derivatives: 6 subjects x 2 runs of 80 scans
+    write_study(folder / "study", n_subjects=6, n_runs=2, n_scans=80)
     print(f"example data written to {folder}")
 
 

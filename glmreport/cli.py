@@ -108,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--pdf", action="store_true", help="also write report.pdf")
     p.add_argument("--no-report", action="store_true", help="write no report (batch runs)")
+    p.add_argument(
+        "--jobs", type=int, metavar="N", help="study: local worker processes (default: the cores)"
+    )
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="study: fit the runs on this Dask scheduler"
+    )
+    p.add_argument(
+        "--resume", action="store_true", help="study: keep unchanged subjects of an earlier run"
+    )
 
     p = _command(sub, "validate", "check the config and its inputs without fitting")
     p.add_argument("config", type=Path, help="YAML run-config")
@@ -183,6 +192,9 @@ def _cmd_run(args: argparse.Namespace, con: _Console) -> int:
         progress=con.bars,
         log=con.log,
         command=args.argv,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+        resume=args.resume,
     )
     _print_outputs(out, con)
     return 0
@@ -206,6 +218,9 @@ def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
 
     config = load_config(args.config)
     prepared = validate(config)
+    if prepared is None:  # a study: its runs were found and checked, nothing fitted
+        con.say(f"{args.config}: OK - study level, {len(config.contrasts)} contrasts")
+        return 0
     model = prepared.model
     unit = "run" if model["level"] == "first" else "input"
     con.say(

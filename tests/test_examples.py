@@ -189,3 +189,23 @@ def test_example_first_level(examples: Path):
         assert _all_near(peaks, planted, 14.0), name
         assert fdr["n_clusters"] == len(planted), name
     assert (examples / "results/first_level/report.html").is_file()
+
+
+def test_example_study(examples: Path):
+    s = _run(examples, "study")
+    assert s["model"]["level"] == "second" and s["model"]["n_inputs"] == 6
+    assert [sub["id"] for sub in s["subjects"]] == ["01", "02", "03", "04", "05", "06"]
+    assert s["study"]["task"] == "faces" and s["study"]["covariates"] == ["age"]
+    assert all(
+        (examples / "results/study" / sub["folder"] / "summary.json").is_file()
+        for sub in s["subjects"]
+    )
+    by_name = {c["name"]: c for c in s["contrasts"]}
+    fdr = by_name["face > house"]["corrections"][0]
+    peaks = pd.read_csv(examples / "results/study" / fdr["peaks_table"], sep="\t")
+    assert _near(peaks, (18, -30, 2), 8.0)  # the planted "fusiform" face blob
+    fdr = by_name["house > face"]["corrections"][0]
+    peaks = pd.read_csv(examples / "results/study" / fdr["peaks_table"], sep="\t")
+    assert _near(peaks, (-22, -26, -2), 8.0)  # the planted "parahippocampal" house blob
+    html = (examples / "results/study/report.html").read_text()
+    assert 'id="study"' in html and "sub-06" in html

@@ -35,6 +35,7 @@ from .specs import (
     ReportOptions,
     RunConfig,
 )
+from .study import with_compute
 from .vocabulary import FORMATS
 from .yaml import MAX_CONFIG_BYTES, load_yaml
 
@@ -51,6 +52,7 @@ TOP_KEYS = (
     "clusters",
     "atlases",
     "report",
+    "compute",
 )
 
 
@@ -111,6 +113,8 @@ def parse_config(text: str, *, base_dir: Path, source: Path | None = None) -> Ru
     output = _path(raw["output"], "output", base_dir) if raw.get("output") is not None else None
     two_sided = _bool(raw["two_sided"], "two_sided") if "two_sided" in raw else False
     model = _model(raw["model"], base_dir)
+    if "compute" in raw:
+        model = with_compute(model, raw["compute"])
 
     if model.level == "maps":
         if raw.get("contrasts"):

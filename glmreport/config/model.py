@@ -29,6 +29,7 @@ from .fields import (
 )
 from .formula import parse_formula
 from .specs import DesignSpec, InputsSpec, MapSpec, ModelConfig, RunSpec
+from .study import Readers, parse_study
 from .vocabulary import DESIGN_KINDS, HRF_MODELS, LEVELS, MAP_STATS, NOISE_MODELS
 
 DESIGNS = DESIGN_KINDS
@@ -76,6 +77,9 @@ def _model(value: Any, base: Path) -> ModelConfig:
     """The ``model`` section, read according to its ``level``."""
     raw = _mapping(value, "model")
     level = _str(raw.get("level", "second"), "model.level", choices=LEVELS)
+    if level == "study":
+        study = parse_study(raw, base, Readers(_design, _drift, _smoothing))
+        return ModelConfig(level="study", study=study, space=study.space)
     common: dict[str, Any] = {}
     if "mask" in raw:
         mask = raw["mask"]

@@ -41,6 +41,7 @@ from .schema_entries import (
     report_schema,
     run_schema,
 )
+from .schema_study import compute_schema, study_schema
 from .schema_types import JSON, from_spec, obj, only, path_, strings, text
 from .specs import ModelConfig, RunConfig
 from .vocabulary import DESIGN_KINDS, HRF_MODELS, LEVELS, METHODS, NOISE_MODELS
@@ -56,8 +57,8 @@ TOP = {
     "title": "Title of the analysis, shown at the top of the report.",
     "output": "Results folder (relative to the config file); --out overrides it. Default: "
     "results/ beside the config.",
-    "model": "What is analysed: the level (second, first or maps), its inputs, design or runs, "
-    "the mask, the smoothing and the template space.",
+    "model": "What is analysed: the level (second, first, maps or study), its inputs, design "
+    "or runs, the mask, the smoothing and the template space.",
     "contrasts": "t and F contrasts over the design's column names, and conjunctions of t "
     "contrasts (none for level: maps).",
     "corrections": "How maps are thresholded, one entry per result: uncorrected, fdr, "
@@ -68,6 +69,8 @@ TOP = {
     "atlases": "Atlases whose regions label the peaks and clusters: registry names, "
     "TemplateFlow queries, files or FSL atlases.",
     "report": "Which report formats to write.",
+    "compute": "Where a study's subjects are fitted: a Dask scheduler or local worker "
+    "processes (level: study only; --scheduler and --jobs override it).",
 }
 MODEL = {
     "level": "second (group analysis of maps), first (single-subject BOLD runs) or maps "
@@ -137,9 +140,15 @@ def config_schema() -> JSON:
             ],
         },
         "report": {"$ref": "#/$defs/report", "description": TOP["report"]},
+        "compute": {"$ref": "#/$defs/compute", "description": TOP["compute"]},
     }
     properties = only(properties, TOP_KEYS)
-    levels = {"second": _second_level, "first": _first_level, "maps": _maps_level}
+    levels = {
+        "second": _second_level,
+        "first": _first_level,
+        "maps": _maps_level,
+        "study": study_schema,
+    }
     return {
         "$schema": DIALECT,
         "title": "glmreport run-config",
@@ -162,6 +171,7 @@ def config_schema() -> JSON:
             "clusters": clusters_schema(),
             "atlas": atlas_schema(),
             "report": report_schema(),
+            "compute": compute_schema(),
         },
     }
 

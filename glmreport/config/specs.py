@@ -12,12 +12,12 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .study_spec import StudySpec
 from .svc import SVC_SUFFIX, SvcSpec, with_svc
 from .vocabulary import StatType
 
 #: The label of an entry's results when nothing else names it (other methods: the method name).
 DEFAULT_DESC = {"permutation": "perm"}
-
 
 _ROUTES = {
     "permutation": {
@@ -313,8 +313,6 @@ class DesignSpec:
 
 
 AtlasSource = Literal["registry", "templateflow", "file", "fsl"]
-
-
 AtlasKind = Literal["auto", "deterministic", "probabilistic"]
 
 
@@ -418,7 +416,7 @@ class ModelConfig:
 
     Attributes
     ----------
-    level : {'second', 'first', 'maps'}
+    level : {'second', 'first', 'maps', 'study'}
     inputs : InputsSpec or None
         Second level only.
     design : DesignSpec or None
@@ -432,10 +430,11 @@ class ModelConfig:
         Template space the data are in (used to check atlases), e.g. ``MNI152NLin2009cAsym``.
     t_r, slice_time_ref, runs, hrf, fir_delays, drift_model, high_pass, drift_order, noise_model
         First level only.
-    maps : tuple of MapSpec
-        ``level: maps`` only.
+    maps : tuple of MapSpec (``level: maps`` only)
     nonsphericity : bool
         Within-subject ANOVA: fit whitened by the ReML estimate of the error covariance.
+    study : StudySpec or None
+        ``level: study`` only (dataset, first-level model, group model).
     """
 
     level: str
@@ -457,6 +456,7 @@ class ModelConfig:
     per_run_outputs: bool = False
     maps: tuple[MapSpec, ...] = ()
     nonsphericity: bool = False
+    study: StudySpec | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

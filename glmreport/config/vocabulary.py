@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-#: ``model.level``: group analysis of maps, single-subject runs, or existing statistical maps.
-LEVELS = ("second", "first", "maps")
+#: ``model.level``: group analysis of maps, single-subject runs, existing statistical maps, or
+#: a whole BIDS study (every subject's first level, then the group).
+LEVELS = ("second", "first", "maps", "study")
 
 #: Second-level design kinds (``model.design``), built by :mod:`glmreport.glm.design`.
 DESIGN_KINDS: tuple[str, ...] = ("one-sample", "two-sample", "paired", "anova", "formula", "matrix")

@@ -122,6 +122,10 @@ def confound_values(table: pd.DataFrame, columns: Sequence[str], *, source: str)
     out = {}
     for col in columns:
         values = table[col]
+        fast = _as_floats(values)
+        if fast is not None:
+            out[col] = fast
+            continue
         if not pd.api.types.is_numeric_dtype(values):
             text = values.astype(str).str.strip()
             numbers = pd.to_numeric(text.where(~text.isin(_MISSING)), errors="coerce")
@@ -134,6 +138,25 @@ def confound_values(table: pd.DataFrame, columns: Sequence[str], *, source: str)
             values = numbers
         out[col] = values.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.DataFrame(out, index=range(len(table)), columns=list(columns))
+
+
+def _as_floats(values: pd.Series) -> np.ndarray | None:
+    """The column as float64 when every cell is a number or ``n/a``/empty (else None: the
+    careful path then names the bad cells)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return None
+    cells = values.to_numpy(dtype=object)
+    try:
+        text = np.array([str(v).strip() for v in cells], dtype=object)
+        text[np.isin(text, _MISSING)] = "nan"
+        numbers = text.astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    # a literal "nan"/"inf" in the file is not fMRIPrep's n/a: let the careful path decide
+    lowered = np.char.lower(np.asarray([str(v).strip() for v in cells], dtype=str))
+    if np.isin(lowered, ["nan", "inf", "-inf", "+inf", "infinity", "-infinity"]).any():
+        return None
+    return numbers
 
 
 def fill_leading_na(frame: pd.DataFrame, *, source: str) -> tuple[pd.DataFrame, list[str]]:

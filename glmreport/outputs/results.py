@@ -86,6 +86,8 @@ class RunOutput:
     shared_from: Path | None = None
     results_folder: Path | None = None
     qc: dict[str, Any] | None = None
+    subjects: list[dict[str, Any]] = field(default_factory=list)
+    study: dict[str, Any] | None = None
 
 
 class _MapWriter:
@@ -185,6 +187,8 @@ def write_results(folder: Path, run: RunOutput) -> Summary:
     }
     if run.qc is not None:
         raw["qc"] = run.qc
+    if run.study is not None:
+        raw["subjects"], raw["study"] = run.subjects, run.study
     if run.shared_from is not None:
         raw = _shareable(raw, Path(run.shared_from))
     summary = summary_from_json(to_jsonable(raw), file=SUMMARY, internal=True)

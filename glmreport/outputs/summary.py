@@ -40,6 +40,9 @@ from .summary_types import (
     InputRecord,
     Provenance,
     ReportFiles,
+    StudyFailure,
+    StudyInfo,
+    StudySubject,
     Summary,
 )
 
@@ -65,6 +68,9 @@ __all__ = [
     "NonSphericityInfo",
     "Provenance",
     "ReportFiles",
+    "StudyFailure",
+    "StudyInfo",
+    "StudySubject",
     "RunDesign",
     "SecondLevelModel",
     "Summary",

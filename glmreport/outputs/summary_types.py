@@ -287,6 +287,88 @@ class ReportFiles:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class StudySubject:
+    """One subject of a study (``model.level: study``): its first level and where it is.
+
+    Attributes
+    ----------
+    id : str
+        Subject label (without ``sub-``).
+    runs, scans : int
+        Runs fitted and their scans in all.
+    mask_voxels : int
+        Voxels of the subject's mask (the intersection of its runs' brain masks).
+    folder : RelPath
+        Its results folder (``sub-<id>``), with its own ``summary.json``.
+    mean_fd, max_fd : float or None
+        Framewise displacement (mm) over its runs' scans (None without confounds).
+    effects : mapping of str to RelPath
+        First-level contrast name -> the effect map the group level used.
+    inputs_hash : str
+        sha256 of its input files' names, sizes and times and of the first-level settings:
+        ``--resume`` reuses the folder while this is unchanged.
+    reused : bool
+        Whether ``--resume`` kept the folder of an earlier run.
+    """
+
+    id: str
+    runs: int
+    scans: int
+    mask_voxels: int
+    folder: RelPath
+    mean_fd: float | None
+    max_fd: float | None
+    effects: Mapping[str, RelPath]
+    inputs_hash: str
+    reused: bool = field(default=False, metadata={OMIT_DEFAULT: True})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudyFailure:
+    """A subject left out of the group because its first level failed (``on_error: skip``).
+
+    Attributes
+    ----------
+    id : str
+    error : str
+        The error, naming the run.
+    """
+
+    id: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StudyInfo:
+    """How a study's subjects were found and modelled.
+
+    Attributes
+    ----------
+    dataset : str
+        The BIDS dataset's name (``dataset_description.json``), else its folder name.
+    task, space : str
+    first_level : mapping of str to JSON value
+        Every run's model (HRF, drift, noise model, smoothing, confounds, scrubbing, scaling).
+    group_design : str
+        The group design in words.
+    covariates : tuple of str
+        participants.tsv columns in the group design.
+    failed : tuple of StudyFailure
+    notes : tuple of str
+        Discovery and confound notes (exclusions, filled n/a, flagged scans).
+    """
+
+    dataset: str
+    task: str
+    space: str
+    first_level: Mapping[str, JSONValue]
+    group_design: str
+    covariates: tuple[str, ...]
+    failed: tuple[StudyFailure, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Summary:
     """Everything ``summary.json`` holds: the contract between a run and its report.
 
@@ -316,6 +398,10 @@ class Summary:
     qc : QualityChecks or None
         The design, input, p-value and mask checks (None: written by a glmreport without
         them).
+    subjects : tuple of StudySubject
+        A study (``model.level: study``): its subjects' first levels (empty otherwise).
+    study : StudyInfo or None
+        A study: how its subjects were found and modelled.
     """
 
     schema_version: Literal[2] = SCHEMA_VERSION
@@ -334,3 +420,5 @@ class Summary:
     provenance: Provenance
     report: ReportFiles
     qc: QualityChecks | None = field(default=None, metadata={OMIT_DEFAULT: True})
+    subjects: tuple[StudySubject, ...] = field(default=(), metadata={OMIT_DEFAULT: True})
+    study: StudyInfo | None = field(default=None, metadata={OMIT_DEFAULT: True})

@@ -44,6 +44,9 @@ def run(
     progress: bool = False,
     log: Log = quiet,
     command: str | Sequence[str] | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
 ) -> Path:
     """Run an analysis end to end and write its results folder.
 
@@ -64,6 +67,10 @@ def run(
     command : str or sequence of str, optional
         The command line, for provenance (absolute paths in it are recorded relative to the
         config's folder, or by name).
+    jobs, scheduler, resume
+        A study (``model.level: study``) only: local worker processes, a Dask scheduler's
+        address, and whether to reuse unchanged subject folders of an earlier run
+        (see :func:`glmreport.pipeline.study_run.run_study`).
 
     Returns
     -------
@@ -78,6 +85,21 @@ def run(
         target = base / "results"
     target = Path(target).resolve()
     formats = config.report.formats if formats is None else tuple(formats)
+    if config.model.level == "study":
+        from .study_run import run_study
+
+        return run_study(
+            config,
+            target=target,
+            overwrite=overwrite,
+            formats=formats,
+            progress=progress,
+            log=log,
+            command=command,
+            jobs=jobs,
+            scheduler=scheduler,
+            resume=resume,
+        )
     # files the run reads: a folder holding one is never replaced (checked again at the end,
     # with every input actually read)
     protected = protected_paths(config)
@@ -143,8 +165,16 @@ def run(
     return target
 
 
-def validate(config: RunConfig) -> Prepared:
-    """Check the config and inputs (images, mask, design, contrasts) without fitting."""
+def validate(config: RunConfig) -> Prepared | None:
+    """Check the config and inputs (images, mask, design, contrasts) without fitting.
+
+    A study is checked by :func:`glmreport.pipeline.study.plan_study` (returns None).
+    """
+    if config.model.level == "study":
+        from .study import plan_study
+
+        plan_study(config)  # discovery, confound names, participants: no fit
+        return None  # type: ignore[return-value]
     if config.model.level == "maps" and any(c.method == "permutation" for c in config.corrections):
         raise ConfigError("permutation needs input images", path="corrections")
     return prepare(config, fit=False)  # makes the small volumes too: an empty one is refused

@@ -26,9 +26,10 @@ from . import methods as methods_text
 from . import overview
 from .context import Context, figure_item, load_volume, read_tsv
 from .design_checks import design_checks_view, flagged_warning, with_checks_entry
-from .model import FigureItem, ReportModel
+from .model import FigureItem, ReportModel, TocEntry
 from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
+from .study import study_view
 from .tables import effect_unit
 
 MNI_BACKGROUND = "MNI152NLin2009cAsym template"
@@ -74,6 +75,11 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
     references, bibtex = methods_text.bibliography(cited, ctx.atlases)
     now = _dt.datetime.now().astimezone()
     model = summary.model
+    study = study_view(summary, ctx)
+    toc = with_checks_entry(overview.toc(contrasts), checks)
+    if study is not None:  # the subjects come after the design (and its checks), before results
+        at = 1 + max(i for i, e in enumerate(toc) if e.anchor in ("design", "design-checks"))
+        toc = (*toc[:at], TocEntry(anchor="study", title="Subjects", level=1), *toc[at:])
     return ReportModel(
         title=cap_title(summary.title or "glmreport"),
         date=overview.date_of(provenance.finished or provenance.started)
@@ -97,7 +103,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         contrasts=contrasts,
         atlases=ctx.atlases,
         provenance=provenance,
-        toc=with_checks_entry(overview.toc(contrasts), checks),
+        toc=toc,
         peak_min_distance_mm=summary.inference.peak_min_distance_mm,
         dpi=float(dpi),
         coord_space="MNI" if (model.space or "").upper().startswith("MNI") else "world",
@@ -107,6 +113,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         colors={"positive": figures.POSITIVE_COLORS[1], "negative": figures.NEGATIVE_COLORS[1]},
         nonsphericity=nonsphericity_view(summary),
         design_checks=checks,
+        study=study,
     )
 
 

@@ -15,6 +15,7 @@ from ..figures import DEFAULT_DPI
 
 if TYPE_CHECKING:
     from .nonsphericity import NonSphericityView
+    from .study_view import StudyView
 
 #: Rows shown per table; the rest are in the TSV file the table names.
 MAX_CLUSTER_ROWS = 50
@@ -454,6 +455,8 @@ class ReportModel:
     design_checks : DesignChecksView or None
         The "Design checks" section (None: a results folder without ``qc``); typed loosely
         because :mod:`.design_checks` builds on this module.
+    study : StudyView or None
+        A study's subjects (``model.level: study``).
     """
 
     title: str
@@ -485,3 +488,4 @@ class ReportModel:
     colors: Mapping[str, str] = field(default_factory=dict)
     nonsphericity: NonSphericityView | None = None
     design_checks: Any = None
+    study: StudyView | None = None

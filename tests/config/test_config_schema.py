@@ -13,6 +13,7 @@ from glmreport.config.load import TOP_KEYS, parse_config
 from glmreport.config.model import FIRST_KEYS, MAPS_KEYS, RUN_KEYS, SECOND_KEYS
 from glmreport.config.schema import DIALECT, config_schema
 from glmreport.config.specs import ClusterOptions, ModelConfig
+from glmreport.config.study import STUDY_KEYS
 from glmreport.config.vocabulary import DESIGN_KINDS, HRF_MODELS, LEVELS, METHODS
 from glmreport.config.yaml import load_yaml
 from glmreport.datasets.demo import DEMO_CONFIG
@@ -184,6 +185,7 @@ def test_the_schema_lists_exactly_the_keys_the_reader_allows(schema):
         set(SECOND_KEYS),
         set(FIRST_KEYS),
         set(MAPS_KEYS),
+        set(STUDY_KEYS),
     ]
     assert _properties(schema, "run") == set(RUN_KEYS)
     corrections = schema["$defs"]["correction"]["oneOf"]

@@ -271,3 +271,54 @@ def test_schema_command(capsys):
     # the user columns of an input are free; its own keys are typed
     assert schema["$defs"]["InputRecord"]["additionalProperties"] == {}
     assert schema["$defs"]["InputRecord"]["required"] == ["path", "sha256"]
+
+
+def test_study_subjects_round_trip_and_fit_the_schema(data: dict, tmp_path: Path):
+    study = copy.deepcopy(data)
+    assert "subjects" not in study and "study" not in study  # other levels omit them
+    study["subjects"] = [
+        {
+            "id": "01",
+            "runs": 2,
+            "scans": 200,
+            "mask_voxels": 2345,
+            "folder": "sub-01",
+            "mean_fd": 0.12,
+            "max_fd": 0.61,
+            "effects": {"face > house": "sub-01/maps/x_stat-effect_statmap.nii.gz"},
+            "inputs_hash": "ab" * 32,
+        },
+        {
+            "id": "02",
+            "runs": 1,
+            "scans": 100,
+            "mask_voxels": 2000,
+            "folder": "sub-02",
+            "mean_fd": None,
+            "max_fd": None,
+            "effects": {},
+            "inputs_hash": "cd" * 32,
+            "reused": True,
+        },
+    ]
+    study["study"] = {
+        "dataset": "Faces",
+        "task": "faces",
+        "space": "MNI152NLin2009cAsym",
+        "first_level": {"hrf": "glover", "confounds": ["trans_*"], "scrub_fd": None},
+        "group_design": "one-sample",
+        "covariates": ["age"],
+        "failed": [{"id": "03", "error": "sub-03 run-1: no confound column 'trans_x'"}],
+        "notes": ["excluded: sub-04"],
+    }
+    VALIDATOR(summary_schema()).validate(study)
+    summary = summary_from_json(study, file="summary.json")
+    assert summary.subjects[1].reused and not summary.subjects[0].reused
+    assert summary.study is not None and summary.study.failed[0].id == "03"
+    assert summary_to_json(summary) == study
+    write_summary(tmp_path, summary)
+    assert read_summary(tmp_path) == summary
+    broken = copy.deepcopy(study)
+    del broken["subjects"][0]["mask_voxels"]
+    with pytest.raises(InputError, match="mask_voxels"):
+        summary_from_json(broken, file="summary.json")

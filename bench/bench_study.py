@@ -1,0 +1,178 @@
+"""Benchmark: a whole study, glmreport ``level: study`` vs the nilearn pipeline.
+
+The synthetic BIDS + fMRIPrep study of :func:`glmreport.datasets.study.write_study` (default
+8 subjects x 2 runs of 100 scans on a 20 x 24 x 20 grid of 4 mm voxels; ``--shape`` and
+``--scans`` make it larger). Both tools do the same analysis: per run glover HRF, cosine drift
+(0.01 Hz), AR(1), 5 mm smoothing, the motion parameters with their expansions (``trans_*``,
+``rot_?``), percent signal change; fixed effects per subject; a one-sample group t test of
+``face - house``.
+
+- nilearn 0.14: ``tests/fixtures/study_nilearn.py`` (``FirstLevelModel(signal_scaling=0)``
+  per run, ``compute_fixed_effects(precision_weighted=True)``, ``SecondLevelModel``), one
+  process, as a user's loop runs;
+- glmreport: ``run(config, jobs=N)`` (a local process pool, default the cores), no report,
+  one uncorrected threshold; with ``--dask`` also on a Dask ``LocalCluster`` of N
+  single-threaded worker processes on 127.0.0.1 (started before timing).
+
+Each tool runs in its own fresh subprocess; the subprocess reports the wall time of the work
+(imports excluded) and its peak resident memory (``VmHWM``; worker processes not included).
+Median of ``--repeat`` runs (default 3); the ratio nilearn / glmreport is printed, and the
+largest difference between the two group z maps.
+
+Usage::
+
+    python bench/bench_study.py [--repeat 3] [--jobs 2] [--dask] [--shape 20 24 20] [--scans 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CONFIG = """\
+title: bench
+model:
+  level: study
+  bids: bids
+  task: faces
+  space: MNI152NLin2009cAsym
+  first_level:
+    hrf: glover
+    drift: {model: cosine, high_pass: 0.01}
+    noise_model: ar1
+    smoothing_fwhm: 5
+    confounds: ["trans_*", "rot_?"]
+contrasts: [{name: face > house, t: face - house}]
+corrections: [{method: uncorrected, alpha: 0.001}]
+report: {formats: []}
+"""
+
+
+def _peak_rss_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def child(tool: str, folder: Path, jobs: int, scheduler: str | None) -> None:
+    """Run one tool in this (fresh) process and print its time and memory as JSON."""
+    import time
+
+    import nibabel as nib
+    import numpy as np
+
+    if tool == "nilearn":
+        sys.path.insert(0, str(ROOT / "tests"))
+        from fixtures.study_nilearn import nilearn_group_z
+
+        t0 = time.perf_counter()
+        z = nilearn_group_z(folder / "bids", smoothing_fwhm=5.0)
+        seconds = time.perf_counter() - t0
+        z.z.to_filename(folder / "nilearn_z.nii.gz")
+    else:
+        from glmreport.config.load import load_config
+        from glmreport.pipeline import run
+
+        config = load_config(folder / "study.yaml")
+        out = folder / f"results-{tool}"
+        t0 = time.perf_counter()
+        run(config, out=out, overwrite=True, formats=(), jobs=jobs, scheduler=scheduler)
+        seconds = time.perf_counter() - t0
+        summary = json.loads((out / "summary.json").read_text())
+        z = nib.load(out / summary["contrasts"][0]["maps"]["z"])
+        np.save(folder / f"{tool}_z.npy", np.asarray(z.dataobj))
+    print(json.dumps({"seconds": seconds, "rss_mb": _peak_rss_mb()}))
+
+
+def _spawn(tool: str, folder: Path, jobs: int, scheduler: str | None) -> dict:
+    cmd = [sys.executable, __file__, "--child", tool, str(folder), str(jobs), scheduler or ""]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--dask", action="store_true", help="also time a Dask LocalCluster")
+    parser.add_argument("--subjects", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--scans", type=int, default=100)
+    parser.add_argument("--shape", type=int, nargs=3, default=(20, 24, 20))
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        tool, folder, jobs, scheduler = args.child
+        child(tool, Path(folder), int(jobs), scheduler or None)
+        return
+
+    import nibabel as nib
+    import numpy as np
+
+    from glmreport.datasets.study import write_study
+
+    with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
+        folder = Path(tmp)
+        write_study(
+            folder / "bids",
+            n_subjects=args.subjects,
+            n_runs=args.runs,
+            n_scans=args.scans,
+            shape=tuple(args.shape),
+        )
+        (folder / "study.yaml").write_text(CONFIG)
+        print(
+            f"{args.subjects} subjects x {args.runs} runs x {args.scans} scans, grid "
+            f"{tuple(args.shape)}; {os.cpu_count()} cores; median of {args.repeat} fresh runs"
+        )
+        runs = {
+            "nilearn": [_spawn("nilearn", folder, 1, None) for _ in range(args.repeat)],
+            "glmreport": [_spawn("glmreport", folder, args.jobs, None) for _ in range(args.repeat)],
+        }
+        if args.dask:
+            from distributed import LocalCluster
+
+            with LocalCluster(
+                n_workers=args.jobs,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
+            ) as cluster:
+                runs["glmreport-dask"] = [
+                    _spawn("dask", folder, args.jobs, cluster.scheduler_address)
+                    for _ in range(args.repeat)
+                ]
+        base = statistics.median(r["seconds"] for r in runs["nilearn"])
+        for name, results in runs.items():
+            seconds = statistics.median(r["seconds"] for r in results)
+            rss = max(r["rss_mb"] for r in results)
+            jobs = "" if name == "nilearn" else f" (jobs {args.jobs})"
+            print(
+                f"{name + jobs:28s} {seconds:8.2f} s  peak RSS {rss:7.0f} MiB  "
+                f"nilearn / this = {base / seconds:5.2f}x"
+            )
+        theirs = np.asarray(nib.load(folder / "nilearn_z.nii.gz").dataobj, dtype=float)
+        for name in ("glmreport", "dask"):
+            path = folder / f"{name}_z.npy"
+            if path.is_file():
+                diff = np.abs(np.load(path) - theirs).max()
+                print(f"max |z difference| {name} vs nilearn: {diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The study section of a report (``model.level: study``): the subjects and their first levels.
+
+Read from the top-level summary's ``subjects`` and ``study`` and from the subjects' own
+folders: a table (runs, scans, framewise displacement, mask size, each subject's effect at
+the group peak of each contrast) and, per contrast, a grid of the subjects' first-level glass
+brains (z, shown above the uncorrected p < 0.001 height, for a look at each subject's map
+before the group). Nothing here computes a statistic: values are read from the maps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import figures
+from ..outputs.summary import Summary, read_summary
+from .context import Context, figure_item, load_volume
+from .filters import fmt_int, fmt_num
+from .model import FigureItem
+from .study_view import StudyView, SubjectGrid
+
+#: z shown in the subjects' glass brains (one-sided p < 0.001, uncorrected).
+DISPLAY_Z = 3.09
+#: Most subjects drawn in a grid (the table lists them all).
+MAX_GRID = 60
+
+
+def _peak(summary: Summary, ctx: Context, index: int) -> tuple[tuple[int, ...] | None, str]:
+    """The voxel of the largest |z| of a group contrast and its coordinates in words."""
+    volume = load_volume(ctx.path(summary.contrasts[index].maps.z, "z map"))
+    if volume is None or not np.any(volume[0]):
+        return None, "no peak"
+    z = np.abs(np.nan_to_num(volume[0]))
+    ijk = np.unravel_index(int(np.argmax(z)), z.shape)
+    xyz = volume[1] @ np.r_[np.asarray(ijk, dtype=float), 1.0]
+    return tuple(int(i) for i in ijk), "(" + ", ".join(f"{v:.0f}" for v in xyz[:3]) + ") mm"
+
+
+def _methods(summary: Summary) -> str:
+    info = summary.study
+    first = dict(info.first_level)
+    confounds = ", ".join(first.get("confounds") or []) or "none"
+    scrub = first.get("scrub_fd")
+    text = (
+        f"Each run of task '{info.task}' (fMRIPrep's preprocessed BOLD in {info.space}) was "
+        f"modelled with the {first.get('hrf')} HRF, {first.get('drift_model') or 'no'} drift "
+        f"(high-pass {first.get('high_pass')} Hz), {str(first.get('noise_model')).upper()} "
+        f"noise and {fmt_num(first.get('smoothing_fwhm'))} mm smoothing; confounds: {confounds}"
+        " (n/a values at the start of confound regressors were set to 0, as nilearn's "
+        "first_level_from_bids does)"
+    )
+    if scrub is not None:
+        text += f"; one spike regressor per scan with framewise displacement > {scrub:g} mm"
+    if first.get("signal_scaling") == "percent":
+        text += "; each voxel of each run was scaled to percent signal change, 100 (y / mean - 1)"
+    covariates = f", covariates {', '.join(info.covariates)}" if info.covariates else ""
+    return text + (
+        ". A subject's runs were combined by precision-weighted fixed effects within the "
+        f"intersection of their brain masks; the group model ({info.group_design}{covariates})"
+        " was fitted on the subjects' effects within the voxels of every subject's mask."
+    )
+
+
+def study_view(summary: Summary, ctx: Context) -> StudyView | None:
+    """The study section (None for other levels)."""
+    if summary.study is None:
+        return None
+    names = [c.name for c in summary.contrasts if c.name in _first_names(summary)]
+    peaks = {
+        name: _peak(summary, ctx, i)
+        for i, c in enumerate(summary.contrasts)
+        for name in [c.name]
+        if name in names
+    }
+    rows, grids = [], {name: [] for name in names}
+    for record in summary.subjects:
+        effects = []
+        folder = ctx.path(record.folder, "subject folder")
+        sub = (
+            read_summary(folder)
+            if folder is not None and (folder / "summary.json").is_file()
+            else None
+        )
+        for name in names:
+            volume = load_volume(ctx.path(record.effects.get(name), "effect map"))
+            ijk = peaks[name][0]
+            effects.append(
+                "" if volume is None or ijk is None else fmt_num(round(float(volume[0][ijk]), 3))
+            )
+            if len(grids[name]) < MAX_GRID:
+                grids[name].append((f"sub-{record.id}", _glass(sub, folder, name, ctx)))
+        rows.append(
+            (
+                f"sub-{record.id}" + (" (kept)" if record.reused else ""),
+                fmt_int(record.runs),
+                fmt_int(record.scans),
+                "n/a" if record.mean_fd is None else f"{record.mean_fd:.3f}",
+                "n/a" if record.max_fd is None else f"{record.max_fd:.3f}",
+                fmt_int(record.mask_voxels),
+                *effects,
+            )
+        )
+    info = summary.study
+    facts = (
+        ("Dataset", info.dataset),
+        ("Task, space", f"{info.task}, {info.space}"),
+        ("Subjects", f"{len(summary.subjects)} in the group, {len(info.failed)} failed"),
+    )
+    return StudyView(
+        facts=facts,
+        headers=tuple(f"{n}: effect at {peaks[n][1]}" for n in names),
+        rows=tuple(rows),
+        failed=tuple((f"sub-{f.id}", f.error) for f in info.failed),
+        grids=tuple(
+            SubjectGrid(contrast=n, peak=peaks[n][1], figures=tuple(grids[n])) for n in names
+        ),
+        methods=_methods(summary),
+        notes=info.notes,
+    )
+
+
+def _first_names(summary: Summary) -> set[str]:
+    out: set[str] = set()
+    for record in summary.subjects:
+        out.update(record.effects)
+    return out
+
+
+def _glass(sub: Summary | None, folder, name: str, ctx: Context) -> FigureItem | None:
+    if sub is None:
+        return None
+    contrast = next((c for c in sub.contrasts if c.name == name), None)
+    if contrast is None:
+        return None
+    volume = load_volume(folder / contrast.maps.z)
+    if volume is None:
+        return None
+    z = np.nan_to_num(volume[0])
+    shown = figures.to_display(np.where(np.abs(z) >= DISPLAY_Z, z, 0.0), volume[1], ctx.background)
+    vmax = float(max(np.abs(shown).max(initial=0.0), DISPLAY_Z + 1.0))
+    scale = figures.ColorScale(threshold=DISPLAY_Z, vmax=vmax, two_sided=bool((shown < 0).any()))
+    return figure_item(
+        figures.plot_glass_brain(shown, ctx.background, scale=scale, width_in=3.4, dpi=ctx.dpi),
+        alt=f"Glass brain of {name} in one subject (|z| >= {DISPLAY_Z})",
+    )
