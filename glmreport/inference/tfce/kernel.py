@@ -1,18 +1,4 @@
-"""Threshold-free cluster enhancement (TFCE) and the voxel neighbourhood it runs on.
-
-TFCE (Smith & Nichols, 2009) gives every voxel the sum, over heights ``h`` up to its own
-value, of ``e(h)**E * h**H`` where ``e(h)`` is the size (in voxels) of the cluster of voxels
-``>= h`` that contains it. The definition here is nilearn's ``calculate_tfce`` (itself
-following ``fslmaths -tfce``), so values are equal to nilearn's on the same map and
-connectivity:
-
-- heights ``h_k = k * max / n_steps`` for ``k = 1 .. n_steps``, where ``max`` is the map's
-  largest value (largest ``|value|`` two-sided) and ``n_steps`` is 100 for ``dh="auto"``,
-  otherwise ``round(max / dh)`` clipped to ``[10, 1000]``;
-- a voxel belongs to the supra-threshold set of height ``h_k`` when ``value >= h_k``;
-- the contributions are **not** multiplied by ``dh`` (fslmaths' convention);
-- two-sided, negative values are enhanced the same way on ``-value`` (same heights) and get
-  negative TFCE; one-sided, they get 0.
+"""The TFCE kernel: the clusters of every height of a map from one sweep.
 
 Algorithm. Labelling the map once per height costs ``n_steps`` passes over the volume. Here
 the clusters of all heights come from one sweep:
@@ -42,212 +28,14 @@ one labelling per height.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
 
-__all__ = [
-    "NeighbourGraph",
-    "connected_components",
-    "neighbour_graph",
-    "tfce",
-    "tfce_heights",
-    "tfce_max",
-]
+from .graph import NeighbourGraph
+from .levels import signed_levels, tfce_heights
 
-#: Allowed neighbourhood sizes.
-CONNECTIVITIES = (6, 18, 26)
-#: Bounds on the number of TFCE height steps (as nilearn).
-MIN_STEPS = 10
-MAX_STEPS = 1000
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NeighbourGraph:
-    """Neighbourhood of the in-mask voxels of a 3D mask, in two layouts.
-
-    Attributes
-    ----------
-    n_voxels : int
-        Number of in-mask voxels ``v``.
-    connectivity : {6, 18, 26}
-    forward : (v, connectivity // 2) ndarray of int32
-        In-mask index of each voxel's neighbour along each "forward" offset (one of each pair
-        ``o, -o``), or ``v`` (one past the last voxel) where the neighbour is outside the
-        mask. Every neighbour pair appears exactly once in the table.
-    box_shape : tuple of int
-        Shape of the mask's bounding box padded by one voxel on every side.
-    box_index : (v,) ndarray of int64
-        Flat (C order) position of each in-mask voxel in the padded box.
-    box_offsets : (connectivity // 2,) ndarray of int64
-        Flat position offsets of the forward neighbours in the padded box.
-    """
-
-    n_voxels: int
-    connectivity: int
-    forward: np.ndarray
-    box_shape: tuple[int, int, int]
-    box_index: np.ndarray
-    box_offsets: np.ndarray
-
-
-def _half_offsets(connectivity: int) -> np.ndarray:
-    if connectivity not in CONNECTIVITIES:
-        raise ValueError(
-            f"connectivity must be one of 6 (faces), 18 (faces and edges) or 26 "
-            f"(faces, edges and corners); got {connectivity!r}."
-        )
-    grid = np.array(np.meshgrid([-1, 0, 1], [-1, 0, 1], [-1, 0, 1], indexing="ij"))
-    offsets = grid.reshape(3, -1).T
-    dist = np.abs(offsets).sum(axis=1)
-    max_dist = {6: 1, 18: 2, 26: 3}[connectivity]
-    keep = (dist > 0) & (dist <= max_dist)
-    # one of each pair (o, -o): the one that comes later in C order
-    keep &= offsets @ np.array([9, 3, 1]) > 0
-    return offsets[keep]
-
-
-def neighbour_graph(mask: np.ndarray, connectivity: int = 26) -> NeighbourGraph:
-    """Build the neighbourhood of the in-mask voxels.
-
-    Parameters
-    ----------
-    mask : (X, Y, Z) ndarray of bool
-        In-mask arrays hold ``volume[mask]`` (C order).
-    connectivity : {6, 18, 26}
-        Voxels sharing a face (6), a face or an edge (18), or any corner (26) are neighbours.
-
-    Returns
-    -------
-    NeighbourGraph
-    """
-    mask = np.asarray(mask, dtype=bool)
-    if mask.ndim != 3:
-        raise ValueError(f"mask must be 3D; got shape {mask.shape}.")
-    half = _half_offsets(int(connectivity))
-    n_vox = int(mask.sum())
-    ijk = np.argwhere(mask)
-    lo = ijk.min(axis=0) if n_vox else np.zeros(3, dtype=np.int64)
-    hi = ijk.max(axis=0) if n_vox else np.zeros(3, dtype=np.int64)
-    box_shape = tuple(int(s) for s in (hi - lo + 3))
-    pos = ijk - lo + 1
-    index = np.full(box_shape, n_vox, dtype=np.int32)
-    index[tuple(pos.T)] = np.arange(n_vox, dtype=np.int32)
-    forward = np.empty((n_vox, len(half)), dtype=np.int32)
-    for col, off in enumerate(half):
-        forward[:, col] = index[tuple((pos + off).T)]
-    strides = np.array([box_shape[1] * box_shape[2], box_shape[2], 1], dtype=np.int64)
-    box_index = pos.astype(np.int64) @ strides
-    forward.setflags(write=False)
-    box_index.setflags(write=False)
-    return NeighbourGraph(
-        n_voxels=n_vox,
-        connectivity=int(connectivity),
-        forward=forward,
-        box_shape=box_shape,  # type: ignore[arg-type]
-        box_index=box_index,
-        box_offsets=half.astype(np.int64) @ strides,
-    )
-
-
-def connected_components(
-    voxels: np.ndarray, graph: NeighbourGraph, *, sign: np.ndarray | None = None
-) -> tuple[np.ndarray, int]:
-    """Connected components of a (sparse) set of in-mask voxels.
-
-    The cost is proportional to the number of voxels in the set, not to the mask size.
-
-    Parameters
-    ----------
-    voxels : (s,) ndarray of int
-        In-mask indices of the voxels, without repeats.
-    graph : NeighbourGraph
-    sign : (s,) ndarray or None
-        If given, only neighbours of the same sign (``sign > 0`` or not) are connected, so
-        positive and negative voxels form separate components.
-
-    Returns
-    -------
-    labels : (s,) ndarray of int64
-        Component of each voxel, ``0 .. n - 1``.
-    n : int
-        Number of components.
-    """
-    voxels = np.asarray(voxels, dtype=np.int64)
-    s = voxels.size
-    if s == 0:
-        return np.zeros(0, dtype=np.int64), 0
-    # code of each voxel: 1 + local index on the positive side, -(1 + local index) otherwise
-    code = np.zeros(graph.n_voxels + 1, dtype=np.int64)
-    local = np.arange(1, s + 1)
-    code[voxels] = local if sign is None else np.where(np.asarray(sign) > 0, local, -local)
-    nb_code = code[graph.forward[voxels]]
-    own = code[voxels][:, None]
-    rows, cols = np.nonzero(nb_code * own > 0)
-    if rows.size == 0:
-        return np.arange(s, dtype=np.int64), s
-    indptr = np.zeros(s + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=s), out=indptr[1:])
-    adj = sparse.csr_matrix(
-        (np.ones(rows.size), np.abs(nb_code[rows, cols]) - 1, indptr), shape=(s, s)
-    )
-    n, labels = csgraph.connected_components(adj, directed=False)
-    return labels.astype(np.int64), int(n)
-
-
-def tfce_heights(
-    stat: np.ndarray, *, dh: float | str = "auto", two_sided: bool = True
-) -> np.ndarray:
-    """The heights at which TFCE sums cluster extents.
-
-    Parameters
-    ----------
-    stat : (v,) ndarray
-        Statistic map.
-    dh : 'auto' or float
-        Step between heights; ``'auto'`` gives 100 steps from 0 to the maximum.
-    two_sided : bool
-        Whether the maximum is taken over ``|stat|``.
-
-    Returns
-    -------
-    (n_steps,) ndarray of float64
-        ``linspace(0, max, n_steps + 1)[1:]``; empty when the maximum is not positive.
-    """
-    stat = np.asarray(stat)
-    if stat.size == 0:
-        return np.zeros(0)
-    with np.errstate(invalid="ignore"):
-        max_score = float(np.nanmax(np.abs(stat)) if two_sided else np.nanmax(stat))
-    if not np.isfinite(max_score) or max_score <= 0:
-        return np.zeros(0)
-    if isinstance(dh, str):
-        if dh != "auto":
-            raise ValueError(f"dh must be 'auto' or a positive number; got {dh!r}.")
-        n_steps = 100
-    else:
-        if not float(dh) > 0:
-            raise ValueError(f"dh must be 'auto' or a positive number; got {dh!r}.")
-        n_steps = int(np.clip(round(max_score / float(dh)), MIN_STEPS, MAX_STEPS))
-    return np.linspace(0.0, max_score, n_steps + 1)[1:]
-
-
-def _signed_levels(stat: np.ndarray, heights: np.ndarray, two_sided: bool) -> np.ndarray:
-    """Signed number of heights at or below each voxel's value (0: never supra-threshold)."""
-    stat = np.asarray(stat)
-    mag = np.abs(stat) if two_sided else np.maximum(stat, 0)
-    mag = np.where(np.isnan(mag), 0, mag).astype(np.float64, copy=False)
-    n = heights.size
-    # first guess from the even spacing, then exact comparisons with the heights themselves
-    guess = np.clip(mag * (n / heights[-1]), 0, n).astype(np.int64)
-    padded = np.concatenate([[-np.inf], heights, [np.inf]])
-    lev = guess + (mag >= padded[guess + 1]) - (mag < padded[guess])
-    lev = lev.astype(np.int16)
-    if two_sided:
-        np.negative(lev, out=lev, where=stat < 0)
-    return lev
+__all__ = ["tfce_table"]
 
 
 def _box_max(values: np.ndarray, graph: NeighbourGraph) -> np.ndarray:
@@ -393,7 +181,7 @@ def _merge(comp: np.ndarray, ca: np.ndarray, cb: np.ndarray) -> np.ndarray:
     return remap[comp]
 
 
-def _tfce_table(
+def tfce_table(
     stat: np.ndarray,
     graph: NeighbourGraph,
     *,
@@ -421,7 +209,7 @@ def _tfce_table(
     if n_levels == 0:
         zeros = np.zeros(graph.n_voxels, dtype=np.int16)
         return zeros, np.full(graph.n_voxels, -1, np.int64), empty, np.zeros(0, np.int64)
-    slev = _signed_levels(stat, heights, two_sided)
+    slev = signed_levels(stat, heights, two_sided)
     basin, roots = _basins(slev, graph)
     n_basins = roots.size
     if n_basins == 0:
@@ -477,73 +265,3 @@ def _tfce_table(
             value[k, :na] = sizes[c] ** E * h_pow[k]
     table = np.cumsum(value, axis=0)
     return slev, basin, table, top
-
-
-def tfce(
-    stat: np.ndarray,
-    graph: NeighbourGraph,
-    *,
-    E: float = 0.5,
-    H: float = 2.0,
-    dh: float | str = "auto",
-    two_sided: bool = True,
-) -> np.ndarray:
-    """Threshold-free cluster enhancement of a statistic map.
-
-    Parameters
-    ----------
-    stat : (v,) ndarray
-        In-mask statistic map (t, z or F).
-    graph : NeighbourGraph
-        Neighbourhood of the mask (:func:`neighbour_graph`), defining connectivity.
-    E, H : float
-        Extent and height exponents.
-    dh : 'auto' or float
-        Height step (``'auto'``: 100 steps up to the map's maximum).
-    two_sided : bool
-        If True, negative values get negative TFCE computed on ``-stat``; otherwise only
-        positive values are enhanced and the others get 0.
-
-    Returns
-    -------
-    (v,) ndarray of float64
-        TFCE values, equal to nilearn's ``calculate_tfce`` for the same connectivity.
-    """
-    stat = np.asarray(stat)
-    if stat.shape != (graph.n_voxels,):
-        raise ValueError(f"stat must have shape ({graph.n_voxels},); got {stat.shape}.")
-    slev, basin, table, _ = _tfce_table(stat, graph, E=E, H=H, dh=dh, two_sided=two_sided)
-    out = np.zeros(graph.n_voxels)
-    fg = basin >= 0
-    out[fg] = table[np.abs(slev[fg]).astype(np.int64), basin[fg]]
-    if two_sided:
-        np.negative(out, out=out, where=slev < 0)
-    return out
-
-
-def tfce_max(
-    stat: np.ndarray,
-    graph: NeighbourGraph,
-    *,
-    E: float = 0.5,
-    H: float = 2.0,
-    dh: float | str = "auto",
-    two_sided: bool = True,
-) -> float:
-    """Largest ``|TFCE|`` of a map (the statistic of a TFCE max-statistic null).
-
-    Parameters are those of :func:`tfce`.
-
-    Returns
-    -------
-    float
-        ``max(abs(tfce(stat, ...)))``, without filling the voxel map (the maximum is at a
-        basin's top).
-    """
-    stat = np.asarray(stat)
-    if stat.shape != (graph.n_voxels,):
-        raise ValueError(f"stat must have shape ({graph.n_voxels},); got {stat.shape}.")
-    _, _, table, top = _tfce_table(stat, graph, E=E, H=H, dh=dh, two_sided=two_sided)
-    if top.size == 0:
-        return 0.0
-    return float(table[top, np.arange(top.size)].max())
