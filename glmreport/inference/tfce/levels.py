@@ -75,12 +75,18 @@ def signed_levels(stat: np.ndarray, heights: np.ndarray, two_sided: bool) -> np.
     """
     stat = np.asarray(stat)
     mag = np.abs(stat) if two_sided else np.maximum(stat, 0)
-    mag = np.where(np.isnan(mag), 0, mag).astype(np.float64, copy=False)
+    np.nan_to_num(mag, copy=False, nan=0.0)  # NaN: below every height
     n = heights.size
-    # first guess from the even spacing, then exact comparisons with the heights themselves
-    guess = np.clip(mag * (n / heights[-1]), 0, n).astype(np.int64)
+    # first guess from the even spacing (off by at most one), then exact comparisons with
+    # the heights themselves (float32 maps are compared in float64)
+    guess = mag * (n / heights[-1])
+    np.minimum(guess, n, out=guess)
+    lev = guess.astype(np.intp)
     padded = np.concatenate([[-np.inf], heights, [np.inf]])
-    lev = guess + (mag >= padded[guess + 1]) - (mag < padded[guess])
+    up = mag >= padded[lev + 1]
+    down = mag < padded[lev]
+    lev += up
+    lev -= down
     lev = lev.astype(np.int16)
     if two_sided:
         np.negative(lev, out=lev, where=stat < 0)
