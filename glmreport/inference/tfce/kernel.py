@@ -96,11 +96,16 @@ def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.nda
     parent = best & ((1 << shift) - 1)
     fg = slev != 0
     np.copyto(parent, index, where=~fg)
-    while True:  # pointer jumping: every voxel ends at its basin's top
-        grand = parent[parent]
-        if np.array_equal(grand, parent):
-            break
-        parent = grand
+    # pointer jumping (every voxel ends at its basin's top): two whole-array steps, then
+    # only the voxels still on their way
+    parent = parent[parent]
+    parent = parent[parent]
+    todo = np.flatnonzero(parent[parent] != parent)
+    while todo.size:
+        up = parent[todo]
+        grand = parent[up]
+        parent[todo] = grand
+        todo = todo[grand != up]
     roots = np.flatnonzero(fg & (parent == index))
     basin_of_root = np.full(n_vox, -1, dtype=np.int64)
     basin_of_root[roots] = np.arange(roots.size)
@@ -146,7 +151,7 @@ def _saddles(
         if p.size == 0:
             continue
         pa = packed[p]
-        pb = packed[p + o]
+        pb = packed[o:][p]
         level = np.minimum(pa & low, pb & low)
         pa >>= bits
         pb >>= bits
