@@ -171,17 +171,6 @@ def _saddles(
     return pair // n_basins, pair % n_basins, (ordered[last] & low).astype(np.int64)
 
 
-def _renumbered(
-    slev: np.ndarray, basin: np.ndarray, roots: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Basins numbered by decreasing top level (those present at level k are a prefix)."""
-    lev = np.abs(slev).astype(np.int64)
-    order = np.argsort(-lev[roots], kind="stable")
-    rank = np.full(roots.size + 1, -1, dtype=np.int64)
-    rank[order] = np.arange(roots.size)
-    return lev, rank[basin], lev[roots[order]]
-
-
 def tfce_table(
     stat: np.ndarray,
     graph: NeighbourGraph,
@@ -198,11 +187,11 @@ def tfce_table(
     slev : (v,) ndarray of int16
         Signed levels.
     basin : (v,) ndarray of int64
-        Basin of each voxel (-1: none), basins numbered by decreasing top level.
+        Basin of each voxel (-1: none).
     table : (n_levels + 1, n_basins) ndarray of float64
         ``table[l, b]``: TFCE of a voxel of basin ``b`` at level ``l`` (row 0 is 0).
     top : (n_basins,) ndarray of int64
-        Level of each basin's maximum (non-increasing).
+        Level of each basin's maximum.
     """
     heights = tfce_heights(stat, dh=dh, two_sided=two_sided)
     n_levels = heights.size
@@ -215,12 +204,12 @@ def tfce_table(
     n_basins = roots.size
     if n_basins == 0:
         return slev, basin, empty, np.zeros(0, np.int64)
-    lev, basin, top = _renumbered(slev, basin, roots)
-    fg = basin >= 0
+    lev = np.abs(slev).astype(np.intp)
+    top = lev[roots]
+    # voxels of each basin at each level (column 0: no basin), then at level >= k
     counts = np.bincount(
-        lev[fg] * n_basins + basin[fg], minlength=(n_levels + 1) * n_basins
-    ).reshape(n_levels + 1, n_basins)
-    # voxels of each basin at level >= k, for k = 0 .. n_levels
+        lev * (n_basins + 1) + (basin + 1), minlength=(n_levels + 1) * (n_basins + 1)
+    ).reshape(n_levels + 1, n_basins + 1)[:, 1:]
     at_least = np.cumsum(counts[::-1], axis=0)[::-1].astype(np.float64)
     edges = forest_edges(*_saddles(slev, basin, graph, n_basins, n_levels), n_basins, n_levels)
     steps = level_components(*edges, n_basins, n_levels)
@@ -238,12 +227,10 @@ def tfce_table(
         ).reshape(n_levels + 1, n_basins)
         value = np.take_along_axis(sizes, comp_rows, axis=1) ** E
         value *= h_pow[:, None]
-        value[at_least == 0] = 0.0
     else:
         value = np.zeros((n_levels + 1, n_basins))
-        n_alive = np.searchsorted(-top, -np.arange(n_levels + 1), side="right")
         for k, comp in steps:
-            c = comp[: n_alive[k]]
-            sizes = np.bincount(c, weights=at_least[k, : n_alive[k]], minlength=n_basins)
-            value[k, : n_alive[k]] = sizes[c] ** E * h_pow[k]
+            sizes = np.bincount(comp, weights=at_least[k], minlength=n_basins)
+            value[k] = sizes[comp] ** E * h_pow[k]
+    value[at_least == 0] = 0.0  # a basin has no voxel at that level
     return slev, basin, np.cumsum(value, axis=0), top
