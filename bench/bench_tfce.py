@@ -12,7 +12,9 @@ Timed (wall clock of the call, data already in memory), each tool in a fresh pro
   its only one; ``--n-jobs`` worker processes).
 
 Both scale linearly with the number of permutations, so the ratio compares the time per
-permutation. Each tool runs ``--repeats`` times (median shown) and reports its peak RSS.
+permutation. Each tool runs ``--repeats`` times (median shown) and reports its peak RSS
+(``ru_maxrss`` of its process; nilearn's worker processes are still alive when it is read, so
+they are not included).
 
 Usage::
 

@@ -24,7 +24,8 @@ The neighbour operations run on the mask's padded bounding box as shifted flat s
 (contiguous, no index gathers); only the touching voxel pairs of different basins are
 gathered. Work is proportional to the number of voxels times the neighbourhood size plus
 ``n_steps * n_basins``; a map of the MNI 2 mm brain (about 237,000 voxels, 26-connectivity,
-100 steps) takes about ten milliseconds, against seconds for one labelling per height.
+100 steps) takes a few tens of milliseconds, against seconds for one labelling per
+height.
 """
 
 from __future__ import annotations
