@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from glmreport.errors import InferenceError
 from glmreport.inference.tfce import (
     connected_components,
     neighbour_graph,
@@ -109,16 +110,16 @@ def test_tfce_heights():
     assert tfce_heights(x, dh=1.0).size == 10  # at least 10 steps
     assert tfce_heights(x, dh=1e-4).size == 1000  # at most 1000 steps
     assert tfce_heights(np.zeros(3)).size == 0
-    with pytest.raises(ValueError, match="dh"):
+    with pytest.raises(InferenceError, match="dh"):
         tfce_heights(x, dh="fast")
-    with pytest.raises(ValueError, match="dh"):
+    with pytest.raises(InferenceError, match="dh"):
         tfce_heights(x, dh=-1.0)
 
 
 def test_tfce_shape_error():
     mask = np.ones((3, 3, 3), bool)
     graph = neighbour_graph(mask, 6)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(InferenceError, match="shape"):
         tfce(np.zeros(5), graph)
 
 
@@ -132,7 +133,7 @@ def test_neighbour_graph_counts(connectivity):
     centre = np.count_nonzero(graph.forward[13] < 27) + np.count_nonzero(graph.forward == 13)
     assert centre == connectivity
     assert pairs.size == {6: 54, 18: 126, 26: 158}[connectivity]
-    with pytest.raises(ValueError, match="connectivity"):
+    with pytest.raises(InferenceError, match="connectivity"):
         neighbour_graph(mask, 8)
 
 
@@ -167,15 +168,41 @@ def test_connected_components_match_ndimage(connectivity):
     assert labels.size == 0 and n == 0
 
 
-@pytest.mark.parametrize(("cells", "small_merge"), [(0, 48), (4_000_000, 0), (0, 0)])
-def test_tfce_code_paths_agree(monkeypatch, cells, small_merge):
-    """Level-by-level tables and scipy merges give the same values as the default path."""
-    import glmreport.inference.tfce as module
+@pytest.mark.parametrize("cells", [0, 4_000_000])
+def test_tfce_code_paths_agree(monkeypatch, cells):
+    """Level-by-level tables give the same values as whole-array tables."""
+    import glmreport.inference.tfce.kernel as module
 
     vol, mask = _smooth_map(5, sigma=0.9)
     graph = neighbour_graph(mask, 26)
     expected = tfce(vol[mask], graph)
     monkeypatch.setattr(module, "_VECTOR_CELLS", cells)
-    monkeypatch.setattr(module, "_SMALL_MERGE", small_merge)
     np.testing.assert_allclose(tfce(vol[mask], graph), expected, rtol=1e-12)
     assert tfce_max(vol[mask], graph) == pytest.approx(np.abs(expected).max(), rel=1e-12)
+
+
+def test_bad_parameters_raise_inference_error():
+    """Bad parameters are domain errors (exit 2 on the command line), naming the parameter."""
+    mask = np.ones((3, 3, 3), bool)
+    graph = neighbour_graph(mask, 26)
+    with pytest.raises(InferenceError, match="3D"):
+        neighbour_graph(np.ones((3, 3), bool))
+    with pytest.raises(InferenceError, match="dh"):
+        tfce(np.ones(27), graph, dh=0.0)
+    with pytest.raises(InferenceError, match="dh"):
+        tfce_max(np.zeros(27), graph, dh="coarse")
+    with pytest.raises(InferenceError, match="shape"):
+        tfce_max(np.zeros(5), graph)
+
+
+def test_white_noise_many_basins_and_connectivities():
+    """A rough map (thousands of basins, long merge chains) in every neighbourhood."""
+    rng = np.random.default_rng(21)
+    shape = (16, 17, 15)
+    mask = rng.random(shape) > 0.05
+    vol = rng.standard_normal(shape)
+    for connectivity in (6, 18, 26):
+        graph = neighbour_graph(mask, connectivity)
+        ours = tfce(vol[mask], graph, dh=0.02)
+        ref = _definition(vol, mask, connectivity, dh=0.02)
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())

@@ -1,0 +1,93 @@
+"""The heights at which TFCE sums cluster extents, and each voxel's level among them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import InferenceError
+
+__all__ = ["MAX_STEPS", "MIN_STEPS", "signed_levels", "tfce_heights"]
+
+#: Bounds on the number of TFCE height steps (as nilearn).
+MIN_STEPS = 10
+MAX_STEPS = 1000
+
+
+def tfce_heights(
+    stat: np.ndarray, *, dh: float | str = "auto", two_sided: bool = True
+) -> np.ndarray:
+    """The heights at which TFCE sums cluster extents.
+
+    Parameters
+    ----------
+    stat : (v,) ndarray
+        Statistic map.
+    dh : 'auto' or float
+        Step between heights; ``'auto'`` gives 100 steps from 0 to the maximum.
+    two_sided : bool
+        Whether the maximum is taken over ``|stat|``.
+
+    Returns
+    -------
+    (n_steps,) ndarray of float64
+        ``linspace(0, max, n_steps + 1)[1:]``; empty when the maximum is not positive.
+
+    Raises
+    ------
+    InferenceError
+        ``dh`` neither ``'auto'`` nor a positive number.
+    """
+    stat = np.asarray(stat)
+    bad_dh = InferenceError(f"TFCE dh must be 'auto' or a positive number; got {dh!r}.")
+    if isinstance(dh, str):
+        if dh != "auto":
+            raise bad_dh
+    elif not float(dh) > 0:
+        raise bad_dh
+    if stat.size == 0:
+        return np.zeros(0)
+    with np.errstate(invalid="ignore"):
+        max_score = float(np.nanmax(np.abs(stat)) if two_sided else np.nanmax(stat))
+    if not np.isfinite(max_score) or max_score <= 0:
+        return np.zeros(0)
+    if isinstance(dh, str):
+        n_steps = 100
+    else:
+        n_steps = int(np.clip(round(max_score / float(dh)), MIN_STEPS, MAX_STEPS))
+    return np.linspace(0.0, max_score, n_steps + 1)[1:]
+
+
+def signed_levels(stat: np.ndarray, heights: np.ndarray, two_sided: bool) -> np.ndarray:
+    """Signed number of heights at or below each voxel's value (0: never supra-threshold).
+
+    Parameters
+    ----------
+    stat : (v,) ndarray
+    heights : (n,) ndarray
+        Increasing, evenly spaced (:func:`tfce_heights`), ``n >= 1``.
+    two_sided : bool
+        Negative values get negative levels (of ``-stat``); otherwise level 0.
+
+    Returns
+    -------
+    (v,) ndarray of int16
+        ``#{k : h_k <= |stat|}``, exactly (comparisons with the heights themselves).
+    """
+    stat = np.asarray(stat)
+    mag = np.abs(stat) if two_sided else np.maximum(stat, 0)
+    np.nan_to_num(mag, copy=False, nan=0.0)  # NaN: below every height
+    n = heights.size
+    # first guess from the even spacing (off by at most one), then exact comparisons with
+    # the heights themselves (float32 maps are compared in float64)
+    guess = mag * (n / heights[-1])
+    np.minimum(guess, n, out=guess)
+    lev = guess.astype(np.intp)
+    padded = np.concatenate([[-np.inf], heights, [np.inf]])
+    up = mag >= padded[lev + 1]
+    down = mag < padded[lev]
+    lev += up
+    lev -= down
+    lev = lev.astype(np.int16)
+    if two_sided:
+        np.negative(lev, out=lev, where=stat < 0)
+    return lev
