@@ -28,6 +28,7 @@ from .context import Context, figure_item, load_volume, read_tsv
 from .model import FigureItem, ReportModel
 from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
+from .viewer_view import base_payload, display_mask
 
 MNI_BACKGROUND = "MNI152NLin2009cAsym template"
 
@@ -58,6 +59,8 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
     warnings: list[str] = []
     if ctx.mask is None:
         warnings.append("Analysis mask not found; histograms use all non-zero voxels.")
+    ctx.display_mask = display_mask(ctx)
+    ctx.viewer = base_payload(ctx, space=_space(summary))
     design_fig, run_designs, design_columns = design_figures(summary, ctx)
     if design_fig is None and not run_designs:
         warnings.append("Design matrix file not found.")
@@ -96,13 +99,19 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         toc=overview.toc(contrasts),
         peak_min_distance_mm=summary.inference.peak_min_distance_mm,
         dpi=float(dpi),
-        coord_space="MNI" if (model.space or "").upper().startswith("MNI") else "world",
+        coord_space=_space(summary),
         background_name="background image of the run"
         if summary.background is not None
         else MNI_BACKGROUND,
         colors={"positive": figures.POSITIVE_COLORS[1], "negative": figures.NEGATIVE_COLORS[1]},
         nonsphericity=nonsphericity_view(summary),
+        viewer_base=ctx.viewer,
     )
+
+
+def _space(summary: Summary) -> str:
+    """What the coordinates are: ``MNI`` or ``world``."""
+    return "MNI" if (summary.model.space or "").upper().startswith("MNI") else "world"
 
 
 def _context(summary: Summary, results_dir: Path, dpi: float) -> Context:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -35,6 +36,10 @@ class Context:
     layout : figures.MatrixLayout or None
         Column layout of the design matrix figure, shared by the contrast matrices.
     atlases : tuple of Atlas
+    viewer : dict or None
+        The slice viewers' shared base (display grid, anatomy, atlases), once built.
+    display_mask : ndarray or None
+        The analysis mask on the display grid.
     """
 
     results_dir: Path
@@ -44,6 +49,8 @@ class Context:
     mask_affine: np.ndarray | None
     layout: figures.MatrixLayout | None
     atlases: tuple[Atlas, ...] = ()
+    viewer: dict[str, Any] | None = None
+    display_mask: np.ndarray | None = None
 
     def path(self, rel: str | None, what: str) -> Path | None:
         """The file a summary path names inside the results folder (None when not given)."""

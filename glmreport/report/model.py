@@ -314,6 +314,10 @@ class ContrastSection:
     notes : tuple of str
     conjunction : tuple of str
         A conjunction: the names of its t contrasts (``weights`` holds one row each).
+    viewer : dict or None
+        The slice viewer's layer of this contrast (``glmreport-viewer/1`` JSON).
+    overview : FigureItem or None
+        The unthresholded z map, faint, with each correction's survivors outlined.
     """
 
     anchor: str
@@ -332,6 +336,8 @@ class ContrastSection:
     crosstab: CrossTable | None = None
     notes: tuple[str, ...] = ()
     conjunction: tuple[str, ...] = ()
+    viewer: Mapping[str, Any] | None = None
+    overview: FigureItem | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -450,6 +456,8 @@ class ReportModel:
         Positive / negative colours used by the figures (for the legend).
     nonsphericity : NonSphericityView or None
         The error covariance of a model fitted with non-sphericity correction.
+    viewer_base : dict or None
+        The slice viewers' shared base, embedded once (``BASE_ID``).
     """
 
     title: str
@@ -480,3 +488,4 @@ class ReportModel:
     background_name: str = "MNI152NLin2009cAsym template"
     colors: Mapping[str, str] = field(default_factory=dict)
     nonsphericity: NonSphericityView | None = None
+    viewer_base: Mapping[str, Any] | None = None

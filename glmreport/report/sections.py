@@ -26,6 +26,7 @@ from .model import (
     FigureItem,
 )
 from .tables import num, whole
+from .viewer_view import contrast_payload, display_z
 
 
 def stat_label(stat_type: str, dof: float | None, df_num: int) -> str:
@@ -77,6 +78,19 @@ def contrast_section(
         )
         for k, vol, s in zip(contrast.corrections, thresholded, shorts, strict=True)
     ]
+    viewer = None
+    if z_volume is not None and ctx.viewer is not None:
+        viewer = contrast_payload(
+            ctx.viewer,
+            title=contrast.name,
+            z=display_z(z_volume, ctx, ctx.display_mask),
+            corrections=[
+                (k.title, vol, k.threshold_z)
+                for k, vol in zip(contrast.corrections, thresholded, strict=True)
+            ],
+            vmax=info.vmax,
+            ctx=ctx,
+        )
     histogram = None
     if z_values is not None:
         histogram = figure_item(
@@ -105,6 +119,7 @@ def contrast_section(
         crosstab=crosstab(corrections, ctx.atlases),
         notes=tuple(notes),
         conjunction=contrast.conjunction,
+        viewer=viewer,
     )
 
 

@@ -178,7 +178,10 @@ def test_user_strings_are_escaped(html):
     assert SCRIPT_NAME not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     parsed = _parse(html)
-    assert parsed.tags.count("script") == 1  # ours, at the end of <body>
+    # ours at the end of <body> (the report's and the viewer's), the rest JSON data
+    assert html.count("<script>") == 2
+    assert html.count("<script") == 2 + html.count('<script type="application/json"')
+    assert "script" in parsed.tags
     # The name also reaches the config text verbatim, the methods and the TOC, escaped.
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5
 
