@@ -63,6 +63,9 @@ def test_report_embeds_one_viewer_per_contrast_within_budget(report: Path) -> No
     assert size <= MAX_REPORT_BYTES
     assert html.count("data-viewer ") + html.count("data-viewer>") == 2
     assert html.count("data-viewer-base>") == 1
+    # and, for print, one figure per contrast of its unthresholded map with survivors outlined
+    assert html.count('alt="Unthresholded z map of button press with the survivors outlined"') == 1
+    assert html.count('alt="Unthresholded z map of age with the survivors outlined"') == 1
     payloads = re.findall(
         r'<script type="application/json" data-viewer-payload>(.*?)</script>', html
     )
