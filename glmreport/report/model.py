@@ -111,6 +111,8 @@ class Table:
         The same rows under sub-headings, when the table has blocks (else empty).
     notes : tuple of str
         Notes printed under the table.
+    download : str
+        The whole table as a ``data:`` URI of its TSV (the report's download link).
     """
 
     columns: tuple[Column, ...]
@@ -119,6 +121,7 @@ class Table:
     n_total: int
     blocks: tuple[RowBlock, ...] = ()
     notes: tuple[str, ...] = ()
+    download: str = ""
 
     @property
     def truncated(self) -> bool:
