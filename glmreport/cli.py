@@ -119,10 +119,12 @@ def _print_outputs(out: Path, con: _Console) -> None:
 
 def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
     from .config import load_config
-    from .pipeline import validate
+    from .pipeline import atlas_warnings, validate
 
     config = load_config(args.config)
     prepared = validate(config)
+    for warning in atlas_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     model = prepared.model
     unit = "runs" if model["level"] == "first" else "inputs"
     con.say(

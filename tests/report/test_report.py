@@ -384,7 +384,8 @@ def test_atlas_notes_and_missing_atlas(model, html):
     methods = _section(html, "methods")
     assert "Atlases" in methods and "fsl.fmrib.ox.ac.uk/fsl/fslwiki/Licence" in methods
     assert "doi:10.1016/j.neuroimage.2006.01.021" in methods
-    assert "AAL files not found" in methods  # missing atlas listed with its message
+    assert "not available for this run" in methods  # listed; its message is in the summary
+    assert html.count("AAL files not found") == 1  # one note per unavailable atlas
 
 
 def test_row_cap(results, tmp_path):
