@@ -28,6 +28,7 @@ from .context import Context, figure_item, load_volume, read_tsv
 from .model import FigureItem, ReportModel
 from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
+from .viewer_atlases import viewer_atlases
 from .viewer_view import base_payload, display_mask
 
 MNI_BACKGROUND = "MNI152NLin2009cAsym template"
@@ -60,7 +61,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
     if ctx.mask is None:
         warnings.append("Analysis mask not found; histograms use all non-zero voxels.")
     ctx.display_mask = display_mask(ctx)
-    ctx.viewer = base_payload(ctx, space=_space(summary))
+    ctx.viewer = base_payload(ctx, viewer_atlases(summary, results_dir, ctx), space=_space(summary))
     design_fig, run_designs, design_columns = design_figures(summary, ctx)
     if design_fig is None and not run_designs:
         warnings.append("Design matrix file not found.")

@@ -19,6 +19,7 @@ import pytest
 
 from glmreport.config.load import load_config
 from glmreport.datasets.demo import write_demo
+from glmreport.datasets.demo_atlas import CONFIG_ENTRY, IMAGE, NAME, sector_names
 from glmreport.pipeline.run import run
 from glmreport.report.filters import fmt_coord, fmt_stat
 
@@ -52,7 +53,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The results folder of a real two-contrast run (about 15 s: fit, write, report)."""
     folder = tmp_path_factory.mktemp("viewer_run")
     config = write_demo(folder, n_subjects=8, seed=3)
-    config.write_text(TWO_CONTRASTS, encoding="utf-8")
+    config.write_text(TWO_CONTRASTS + CONFIG_ENTRY, encoding="utf-8")
     return run(load_config(config))
 
 
@@ -148,6 +149,7 @@ def test_click_reads_the_z_map_and_its_coordinate(driver, report: Path, which: i
     image = nib.load(z_file)
     z = np.asarray(image.dataobj, dtype=np.float32)
     mask = np.asarray(nib.load(report / "mask.nii.gz").dataobj) > 0
+    sectors = np.asarray(nib.load(report.parent / IMAGE).dataobj)  # the demo's atlas
     # The viewer's grid is the figures' display grid; the demo's maps lie on the same
     # template grid, so each viewer voxel is one voxel of the map.
     to_map = np.linalg.inv(image.affine) @ np.array(payload["affine"])
@@ -167,6 +169,8 @@ def test_click_reads_the_z_map_and_its_coordinate(driver, report: Path, which: i
             xyz = nib.affines.apply_affine(image.affine, voxel)
             assert "(x, y, z) = (" + ", ".join(fmt_coord(v) for v in xyz) + ") mm" in text
             assert f"z = {fmt_stat(z[tuple(voxel)])}" in text
+            label = sector_names().get(int(sectors[tuple(voxel)]), "\u2014")
+            assert f"{NAME}: {label}" in text
 
 
 def test_viewer_is_left_out_of_print(driver, report: Path) -> None:
