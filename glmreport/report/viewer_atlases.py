@@ -18,6 +18,7 @@ from ..config.atlas_registry import registry_spec
 from ..config.specs import AtlasSpec
 from ..errors import GlmReportError
 from ..labels.atlas import load_atlases
+from ..outputs.safety import resolve_inside
 from ..outputs.summary import AtlasRecord, Summary
 from .context import Context
 from .viewer import ViewerAtlas
@@ -43,8 +44,15 @@ def _spec(record: AtlasRecord, base: Path | None) -> AtlasSpec | None:
         except GlmReportError:
             return None
     if record.source == "file" and base is not None and record.image:
-        image = base / record.image
-        labels = base / record.labels if record.labels else None
+        try:  # relative, no "..", no link out of the config's folder
+            image = resolve_inside(base, record.image, what="atlases.image")
+            labels = (
+                resolve_inside(base, record.labels, what="atlases.labels")
+                if record.labels
+                else None
+            )
+        except GlmReportError:
+            return None
         if not image.is_file() or (labels is not None and not labels.is_file()):
             return None
         return AtlasSpec(

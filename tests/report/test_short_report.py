@@ -79,7 +79,7 @@ def test_inputs_collapsed_on_screen_and_compact_in_print(results: Path, html: st
     summary = read_summary(results)
     screen = re.search(r'<details class="inputs screen-only">(.*?)</details>', html, re.S)
     assert screen and all(r.sha256 in screen.group(1) for r in summary.inputs)
-    appendix = re.search(r'<section class="inputs-appendix print-only">(.*?)</section>', html, re.S)
+    appendix = re.search(r'<div class="inputs-appendix print-only">(.*?)</div>', html, re.S)
     assert appendix
     text = appendix.group(1)
     for record in summary.inputs:
