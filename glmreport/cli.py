@@ -214,10 +214,12 @@ def _count(n: int, noun: str) -> str:
 
 def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
     from .config import load_config
-    from .pipeline import validate
+    from .pipeline import atlas_warnings, validate
 
     config = load_config(args.config)
     prepared = validate(config)
+    for warning in atlas_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     if prepared is None:  # a study: its runs were found and checked, nothing fitted
         con.say(f"{args.config}: OK - study level, {len(config.contrasts)} contrasts")
         return 0

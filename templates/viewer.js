@@ -1,6 +1,6 @@
 /* glmreport slice viewer: three orthogonal slices of a contrast's z map over the anatomy.
    Offline and self-contained: each [data-viewer] reads its JSON payload (made by
-   glmreport/viewer_data.py) from a <script type="application/json"> child; no network,
+   glmreport/report/viewer.py) from a <script type="application/json"> child; no network,
    no eval, no inline handlers. Needs DecompressionStream (Chromium 80+, Firefox 113+,
    Safari 16.4+); otherwise, and without JavaScript, the viewer shows a short note. */
 (function () {

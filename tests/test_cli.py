@@ -146,6 +146,20 @@ def test_validate(dataset: Path, capsys):
     assert not (dataset / "results").exists()
 
 
+def test_validate_warns_of_an_atlas_unavailable_offline(dataset: Path, capsys):
+    # The session's TemplateFlow home (tests/conftest.py) holds Harvard-Oxford, not Schaefer.
+    config = dataset / "analysis.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + "atlases: [harvard-oxford-cortical, schaefer-400-7]\n")
+    assert run_cli("validate", config) == 0
+    captured = capsys.readouterr()
+    assert "OK" in captured.out
+    (line,) = [x for x in captured.err.splitlines() if x.startswith("warning:")]
+    assert "atlas 'schaefer-400-7' is not available offline" in line
+    assert "glmreport atlases fetch schaefer-400-7" in line
+    assert "harvard-oxford" not in line
+
+
 def _edit_inputs(folder: Path, change) -> None:
     table = pd.read_csv(folder / "inputs.tsv", sep="\t", dtype=str)
     change(folder, table)

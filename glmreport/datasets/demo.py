@@ -21,6 +21,8 @@ from scipy import ndimage
 from ..outputs.safety import DEMO_MARKER, demo_marker
 from ..outputs.write import write_nifti
 from ..resources import template_image
+from .demo_atlas import CONFIG_ENTRY as DEMO_ATLAS
+from .demo_atlas import write_demo_atlas
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -196,8 +198,9 @@ def write_demo(folder: str | Path, *, n_subjects: int = 16, seed: int = 42) -> P
         signals.append(base + age * np.float32(a - ages.mean()))
     table = write_maps(folder, rows, signals, seed=seed + 1)
     table.to_csv(folder / "inputs.tsv", sep="\t", index=False)
+    write_demo_atlas(folder)
     config = folder / "demo.yaml"
-    config.write_text(DEMO_CONFIG, encoding="utf-8")
+    config.write_text(DEMO_CONFIG + DEMO_ATLAS, encoding="utf-8")
     return config
 
 

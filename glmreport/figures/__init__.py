@@ -27,7 +27,7 @@ from .checks import (
 from .display import Background, load_background, resample, to_display
 from .distributions import ThresholdLine, plot_histogram, plot_null_distribution
 from .matrices import MatrixLayout, matrix_layout, plot_contrast_matrix, plot_design_matrix
-from .mosaic import ColorScale, colorize
+from .mosaic import CONTOUR_STYLES, ColorScale, colorize
 from .png import Png
 from .style import (
     DEFAULT_DPI,
@@ -36,6 +36,7 @@ from .style import (
     POSITIVE_CMAP,
     POSITIVE_COLORS,
 )
+from .unthresholded import plot_unthresholded
 
 __all__ = [
     "InputPoint",
@@ -45,6 +46,7 @@ __all__ = [
     "plot_p_histograms",
     "Background",
     "colorize",
+    "CONTOUR_STYLES",
     "ColorScale",
     "DEFAULT_DPI",
     "load_background",
@@ -60,6 +62,7 @@ __all__ = [
     "plot_null_distribution",
     "plot_ortho",
     "plot_slices",
+    "plot_unthresholded",
     "Png",
     "POSITIVE_CMAP",
     "POSITIVE_COLORS",

@@ -22,6 +22,7 @@ from .style import (
     POSITIVE_COLORS,
     SILHOUETTE,
     WHITE,
+    fmt_mm,
 )
 
 __all__ = [
@@ -312,8 +313,8 @@ def _slice_panel(
 
 
 def _mm(value: float) -> str:
-    """A coordinate in whole mm, with a true minus sign and no negative zero."""
-    return str(int(round(float(value)))).replace("-", "\u2212")
+    """A coordinate in mm, formatted as everywhere in the report (:func:`.style.fmt_mm`)."""
+    return fmt_mm(value)
 
 
 def _mm_label(axis: int, mm: float) -> str:

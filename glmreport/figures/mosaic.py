@@ -98,6 +98,9 @@ class Panel:
         Polylines, (column, row) in panel pixel coordinates.
     cross : (float, float) or None
         Crosshair centre (column, row).
+    contours : tuple of tuple of (n, 2) ndarray
+        Outlines drawn over the panel, one group per style of :data:`CONTOUR_STYLES`
+        (group k in style k), (column, row) in panel pixel coordinates.
     """
 
     image: np.ndarray
@@ -106,6 +109,16 @@ class Panel:
     marks: tuple[str, str] = ("", "")
     lines: tuple[np.ndarray, ...] = ()
     cross: tuple[float, float] | None = None
+    contours: tuple[tuple[np.ndarray, ...], ...] = ()
+
+
+#: Line styles of contour groups (colour, width in points, dash pattern): solid black, dashed
+#: dark green, dotted purple; a group beyond the list takes the last style.
+CONTOUR_STYLES = (
+    ("#111111", 0.9, "solid"),
+    ("#1b7837", 0.9, (0, (3, 1.5))),
+    ("#762a83", 1.0, (0, (1, 1))),
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,7 +187,7 @@ def compose(
         group_gap=group_gap,
         max_height_in=max_height_in,
     )
-    canvas, texts, segments, crosses = _paste(rows, layout, gap)
+    canvas, texts, segments, crosses, contours = _paste(rows, layout, gap)
     out_w, scale = layout.out_w, layout.scale
     out_h = max(int(round(canvas.shape[0] * scale)), 1)
     fig_h = max(out_h, int(round(1.15 * dpi)) if colorbar is not None else 0)
@@ -185,6 +198,7 @@ def compose(
     # Canvas (column, row) -> display pixels (origin bottom-left).
     to_px = Affine2D().scale(scale, -scale).translate(0, y_off + out_h)
     _draw_overlays(fig, to_px, texts, segments, crosses)
+    _draw_contours(fig, to_px, contours)
     if colorbar is not None:
         underlays.append(
             _draw_colorbar(fig, colorbar, left_px=out_w + int(0.1 * dpi), height_px=fig_h, dpi=dpi)
@@ -237,7 +251,7 @@ _Text = tuple[float, float, str, str, str, str]
 
 def _paste(
     rows: Sequence[Sequence[Panel]], layout: _Layout, gap: int
-) -> tuple[np.ndarray, list[_Text], list[np.ndarray], list[np.ndarray]]:
+) -> tuple[np.ndarray, list[_Text], list[np.ndarray], list[np.ndarray], dict[int, list]]:
     """The canvas with every panel pasted, and the texts, outlines and crosshair lines."""
     band, heights = layout.band, layout.heights
     canvas = np.empty((layout.height_cv(gap), layout.width_cv, 3), dtype=np.uint8)
@@ -245,6 +259,7 @@ def _paste(
     texts: list[_Text] = []
     segments: list[np.ndarray] = []
     crosses: list[np.ndarray] = []
+    contours: dict[int, list[np.ndarray]] = {}
     top = 0
     for r, row in enumerate(rows):
         top += band
@@ -256,13 +271,32 @@ def _paste(
             texts.extend(_panel_texts(panel, left, y0, top - band * 0.42))
             for line in panel.lines:
                 segments.append(line + np.array([left + 0.5, y0 + 0.5]))
+            for k, group in enumerate(panel.contours):
+                style = min(k, len(CONTOUR_STYLES) - 1)
+                shifted = [line + np.array([left + 0.5, y0 + 0.5]) for line in group]
+                contours.setdefault(style, []).extend(shifted)
             if panel.cross is not None:
                 cx, cy = panel.cross[0] + left + 0.5, panel.cross[1] + y0 + 0.5
                 crosses.append(np.array([[left, cy], [left + w, cy]]))
                 crosses.append(np.array([[cx, y0], [cx, y0 + h]]))
             left += w + layout.gaps[r][i]
         top += heights[r] + gap
-    return canvas, texts, segments, crosses
+    return canvas, texts, segments, crosses, contours
+
+
+def _draw_contours(fig: Figure, to_px: Affine2D, contours: dict[int, list[np.ndarray]]) -> None:
+    """Contour groups in their styles (:data:`CONTOUR_STYLES`), the first on top."""
+    for style in sorted(contours, reverse=True):
+        color, width, dashes = CONTOUR_STYLES[style]
+        fig.add_artist(
+            LineCollection(
+                contours[style],
+                colors=color,
+                linewidths=width,
+                linestyles=dashes,
+                transform=to_px,
+            )
+        )
 
 
 def _panel_texts(panel: Panel, left: int, y0: int, label_y: float) -> list[_Text]:

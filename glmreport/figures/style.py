@@ -66,3 +66,16 @@ def shorten(text: str, n: int = 28) -> str:
     """``text`` cut to ``n`` characters with an ellipsis (column names, legend entries)."""
     text = str(text)
     return text if len(text) <= n else text[: n - 1] + "\u2026"
+
+
+def fmt_mm(value: float) -> str:
+    """A world coordinate in mm, as every table, caption, figure and the viewer print it.
+
+    Whole mm when the coordinate is whole, else one decimal (voxel centres of a grid whose
+    origin lies half-way, such as the 2 mm MNI152NLin2009cAsym grid at ``-96.5``, stay
+    exact: rounding them to whole mm would move them by half a millimetre and round ties
+    differently on either side of zero); a true minus sign and no negative zero.
+    """
+    v = round(float(value), 1) + 0.0
+    text = f"{v:.0f}" if v == int(v) else f"{v:.1f}"
+    return text.replace("-", "\u2212")

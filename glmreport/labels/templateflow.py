@@ -103,10 +103,10 @@ def _tf_get(query: dict[str, Any], *, download: bool, timeout_s: float) -> list[
         listed = [Path(p) for p in client.ls(template, **kwargs)]
     except Exception as exc:  # noqa: BLE001 - a broken index must not stop the run
         raise TemplateFlowUnavailable(
-            f"the TemplateFlow index at {root} could not be read ({type(exc).__name__}: {exc})"
+            f"the TemplateFlow index could not be read ({type(exc).__name__})"
         ) from exc
     if not listed:
-        raise TemplateFlowUnavailable(f"no such file in the TemplateFlow index at {root}")
+        raise TemplateFlowUnavailable("no such file in the TemplateFlow index")
     if all(_is_fetched(p) for p in listed):
         try:
             return _as_paths(client.get(template, **kwargs))
@@ -114,7 +114,7 @@ def _tf_get(query: dict[str, Any], *, download: bool, timeout_s: float) -> list[
             return listed
     if not download:
         raise TemplateFlowUnavailable(
-            f"not downloaded into the TemplateFlow cache at {root} (downloads are off)"
+            "not downloaded into the TemplateFlow cache (downloads are off)"
         )
     return _download(client, root, template, kwargs, listed, timeout_s)
 
@@ -156,21 +156,31 @@ def _download(
     worker.join(timeout_s)
     if worker.is_alive():
         raise TemplateFlowUnavailable(
-            f"the download did not finish within {timeout_s:g} s (no network?); cache at {root}"
+            f"the download did not finish within {timeout_s:g} s (no network?)"
         )
     if "error" in outcome:
-        exc = outcome["error"]
-        text = " ".join(str(exc).split())
-        if len(text) > 300:
-            text = text[:297] + "..."
         raise TemplateFlowUnavailable(
-            f"it is not in the TemplateFlow cache at {root} and could not be downloaded "
-            f"({type(exc).__name__}: {text})"
+            "it is not in the TemplateFlow cache and could not be downloaded "
+            f"({_failure(outcome['error'])})"
         )
     paths = outcome.get("paths", [])
     if not paths or not all(_is_fetched(p) for p in paths):
-        raise TemplateFlowUnavailable(f"the download left no usable file in {root}")
+        raise TemplateFlowUnavailable("the download left no usable file in the TemplateFlow cache")
     return paths
+
+
+def _failure(exc: BaseException) -> str:
+    """Why a download failed, in words fit for a report: no raw exception text (it names
+    hosts, proxies and cache paths), only the kind of failure."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    text = str(exc)
+    if isinstance(exc, ConnectionError | TimeoutError) or any(
+        word in name or word in text
+        for name in names
+        for word in ("Connection", "NameResolution", "MaxRetry", "Timeout")
+    ):
+        return "no network connection"
+    return f"{type(exc).__name__}"
 
 
 def _tf_image_query(tf: dict[str, Any], suffix: str) -> dict[str, Any]:

@@ -9,6 +9,6 @@ import this package.
 from __future__ import annotations
 
 from .prepared import Prepared
-from .run import prepare, run, validate
+from .run import atlas_warnings, prepare, run, validate
 
-__all__ = ["Prepared", "prepare", "run", "validate"]
+__all__ = ["Prepared", "atlas_warnings", "prepare", "run", "validate"]

@@ -178,3 +178,21 @@ def validate(config: RunConfig) -> Prepared | None:
     if config.model.level == "maps" and any(c.method == "permutation" for c in config.corrections):
         raise ConfigError("permutation needs input images", path="corrections")
     return prepare(config, fit=False)  # makes the small volumes too: an empty one is refused
+
+
+def atlas_warnings(config: RunConfig) -> list[str]:
+    """One warning per configured atlas that a run could not use offline.
+
+    Atlases are looked up as a run looks them up, without downloading: a TemplateFlow atlas
+    missing from the local cache (or FSL not installed) is named with how to get it.
+    """
+    if not config.atlases:
+        return []
+    from ..labels.atlas import load_atlases
+
+    loaded = load_atlases(config.atlases, data_space=config.model.space, download=False)
+    return [
+        f"atlas '{a.name}' is not available offline; a run labels no table with it. {a.message}"
+        for a in loaded
+        if not a.ok
+    ]

@@ -31,6 +31,8 @@ from .nonsphericity import nonsphericity_view
 from .sections import contrast_section
 from .study import study_view
 from .tables import effect_unit
+from .viewer_atlases import viewer_atlases
+from .viewer_view import base_payload, display_mask
 
 MNI_BACKGROUND = "MNI152NLin2009cAsym template"
 
@@ -61,6 +63,8 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
     warnings: list[str] = []
     if ctx.mask is None:
         warnings.append("Analysis mask not found; histograms use all non-zero voxels.")
+    ctx.display_mask = display_mask(ctx)
+    ctx.viewer = base_payload(ctx, viewer_atlases(summary, results_dir, ctx), space=_space(summary))
     design_fig, run_designs, design_columns = design_figures(summary, ctx)
     if design_fig is None and not run_designs:
         warnings.append("Design matrix file not found.")
@@ -106,7 +110,7 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         toc=toc,
         peak_min_distance_mm=summary.inference.peak_min_distance_mm,
         dpi=float(dpi),
-        coord_space="MNI" if (model.space or "").upper().startswith("MNI") else "world",
+        coord_space=_space(summary),
         background_name="background image of the run"
         if summary.background is not None
         else MNI_BACKGROUND,
@@ -114,7 +118,13 @@ def build_report_model(results_dir: Path, *, dpi: float = figures.DEFAULT_DPI) -
         nonsphericity=nonsphericity_view(summary),
         design_checks=checks,
         study=study,
+        viewer_base=ctx.viewer,
     )
+
+
+def _space(summary: Summary) -> str:
+    """What the coordinates are: ``MNI`` or ``world``."""
+    return "MNI" if (summary.model.space or "").upper().startswith("MNI") else "world"
 
 
 def _context(summary: Summary, results_dir: Path, dpi: float) -> Context:

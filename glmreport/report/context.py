@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -37,6 +38,10 @@ class Context:
     atlases : tuple of Atlas
     effect_unit : str
         Unit of the contrast estimates in the tables' headers.
+    viewer : dict or None
+        The slice viewers' shared base (display grid, anatomy, atlases), once built.
+    display_mask : ndarray or None
+        The analysis mask on the display grid.
     """
 
     results_dir: Path
@@ -47,6 +52,8 @@ class Context:
     layout: figures.MatrixLayout | None
     atlases: tuple[Atlas, ...] = ()
     effect_unit: str = "inputs' units"
+    viewer: dict[str, Any] | None = None
+    display_mask: np.ndarray | None = None
 
     def path(self, rel: str | None, what: str) -> Path | None:
         """The file a summary path names inside the results folder (None when not given)."""

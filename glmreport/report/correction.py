@@ -68,8 +68,10 @@ def correction_section(
     """The section of one correction (``volume``: its thresholded map, when found)."""
     notes: list[str] = []
     table_notes, caveats = _atlas_notes(entry, ctx)
-    clusters_frame = read_tsv(ctx.path(entry.clusters_table, "clusters_table"))
-    peaks_frame = read_tsv(ctx.path(entry.peaks_table, "peaks_table"))
+    clusters_path = ctx.path(entry.clusters_table, "clusters_table")
+    peaks_path = ctx.path(entry.peaks_table, "peaks_table")
+    clusters_frame, peaks_frame = read_tsv(clusters_path), read_tsv(peaks_path)
+    missing = tuple(a.name for a in ctx.atlases if a.status != "ok")
     if clusters_frame is None:
         notes.append(f"clusters table {entry.clusters_table} not found.")
     spec = TableSpec(
@@ -88,8 +90,18 @@ def correction_section(
         max_rows=MAX_CLUSTER_ROWS,
         part="clusters",
         notes=table_notes,
+        raw=_bytes(clusters_path),
+        drop=missing,
     )
-    peaks = table(peaks_frame, entry.peaks_table, spec, max_rows=MAX_PEAK_ROWS, part="peaks")
+    peaks = table(
+        peaks_frame,
+        entry.peaks_table,
+        spec,
+        max_rows=MAX_PEAK_ROWS,
+        part="peaks",
+        raw=_bytes(peaks_path),
+        drop=missing,
+    )
     if volume is None:
         notes.append(f"thresholded map {entry.map} not found.")
     brain = _brain_figures(entry, volume, clusters_frame, contrast, ctx)
@@ -125,18 +137,27 @@ def correction_section(
     )
 
 
+def _bytes(path) -> bytes | None:
+    """A file's content (None when it is not there)."""
+    return path.read_bytes() if path is not None and path.is_file() else None
+
+
 def _atlas_notes(entry: Correction, ctx: Context) -> tuple[list[str], list[str]]:
     """(notes printed under the tables, atlases whose space note applies).
 
     A note that repeats an atlas's space note (shown once in the summary) becomes a short
-    pointer; other notes are printed under the tables.
+    pointer; the message of an unavailable atlas (shown once in the summary, its column left
+    out of the tables) is not repeated; other notes are printed under the tables.
     """
     space_notes = {a.space_note: a.name for a in ctx.atlases if a.space_note}
+    unavailable = {a.message for a in ctx.atlases if a.status != "ok"}
     table_notes: list[str] = []
     caveats: list[str] = []
     raw = entry.extras.get("atlas_notes") or []
     for note in [raw] if isinstance(raw, str) else raw:
         note = no_scheme(note)
+        if note in unavailable:
+            continue
         if note in space_notes:
             caveats.append(space_notes[note])
         elif note and note not in table_notes:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..figures.style import fmt_mm
 from ..resources import templates_dir
 
 DASH = "\u2014"
@@ -62,12 +63,11 @@ def fmt_int(value: Any) -> str:
 
 
 def fmt_coord(value: Any) -> str:
-    """World coordinates in mm: integer when whole, else one decimal."""
+    """World coordinates in mm: whole mm when whole, else one decimal (the one rule of the
+    figures and the viewer too, :func:`glmreport.figures.style.fmt_mm`)."""
     if is_missing(value):
         return DASH
-    v = round(float(value), 1) + 0.0  # no negative zero
-    text = f"{v:.0f}" if v == int(v) else f"{v:.1f}"
-    return text.replace("-", "\u2212")
+    return fmt_mm(float(value))
 
 
 def fmt_num(value: Any) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..figures import DEFAULT_DPI
+from .crosstab_model import CrossTable
 
 if TYPE_CHECKING:
     from .nonsphericity import NonSphericityView
@@ -112,6 +113,8 @@ class Table:
         The same rows under sub-headings, when the table has blocks (else empty).
     notes : tuple of str
         Notes printed under the table.
+    download : str
+        The whole table as a ``data:`` URI of its TSV (the report's download link).
     """
 
     columns: tuple[Column, ...]
@@ -120,6 +123,7 @@ class Table:
     n_total: int
     blocks: tuple[RowBlock, ...] = ()
     notes: tuple[str, ...] = ()
+    download: str = ""
 
     @property
     def truncated(self) -> bool:
@@ -244,52 +248,6 @@ class CorrectionSection:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CrossRow:
-    """One cluster of the summary's clusters x corrections matrix."""
-
-    cluster_id: str
-    sign: str
-    xyz: tuple[float | None, float | None, float | None]
-    peak_z: float | None
-    size: int | None
-    label: str
-    marks: tuple[bool, ...]
-    tdp: float | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CrossTable:
-    """Which corrections each cluster survives, for the clusters of one correction.
-
-    Attributes
-    ----------
-    base_title, base_anchor : str
-        The correction whose clusters are listed (the one with the most surviving voxels).
-    corrections : tuple of (short, title, anchor)
-        Columns, in the contrast's order.
-    rows : tuple of CrossRow
-    n_total : int
-        Clusters of the base correction (``rows`` may be the first ones).
-    source : str
-        The base correction's clusters table.
-    label_header : str
-        Atlas whose label is shown (``""`` for none).
-    tdp_header : str
-        Header of the ARI bound column (``""`` when none is shown); with several ARI entries
-        the first one's bound, named by its label.
-    """
-
-    base_title: str
-    base_anchor: str
-    corrections: tuple[tuple[str, str, str], ...]
-    rows: tuple[CrossRow, ...]
-    n_total: int
-    source: str
-    label_header: str
-    tdp_header: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class ContrastSection:
     """One contrast and all its corrections.
 
@@ -316,6 +274,10 @@ class ContrastSection:
     notes : tuple of str
     conjunction : tuple of str
         A conjunction: the names of its t contrasts (``weights`` holds one row each).
+    viewer : dict or None
+        The slice viewer's layer of this contrast (``glmreport-viewer/1`` JSON).
+    overview : FigureItem or None
+        The unthresholded z map, faint, with each correction's survivors outlined.
     """
 
     anchor: str
@@ -334,6 +296,8 @@ class ContrastSection:
     crosstab: CrossTable | None = None
     notes: tuple[str, ...] = ()
     conjunction: tuple[str, ...] = ()
+    viewer: Mapping[str, Any] | None = None
+    overview: FigureItem | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -457,6 +421,8 @@ class ReportModel:
         because :mod:`.design_checks` builds on this module.
     study : StudyView or None
         A study's subjects (``model.level: study``).
+    viewer_base : dict or None
+        The slice viewers' shared base, embedded once (``BASE_ID``).
     """
 
     title: str
@@ -489,3 +455,4 @@ class ReportModel:
     nonsphericity: NonSphericityView | None = None
     design_checks: Any = None
     study: StudyView | None = None
+    viewer_base: Mapping[str, Any] | None = None

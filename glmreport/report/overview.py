@@ -168,7 +168,10 @@ def warnings(
     out = []
     for atlas in atlases:
         if atlas.status != "ok":
-            out.append(f"Atlas '{atlas.name}' not used: {atlas.message or atlas.status}.")
+            # one note per atlas: its message already names it and says how to get it
+            message = (atlas.message or atlas.status).rstrip(".")
+            named = message.startswith(f"Atlas '{atlas.name}'")
+            out.append(f"{message}." if named else f"Atlas '{atlas.name}' not used: {message}.")
         elif atlas.space_note:
             named = atlas.name in atlas.space_note
             out.append(atlas.space_note if named else f"Atlas '{atlas.name}': {atlas.space_note}")

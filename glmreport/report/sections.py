@@ -11,8 +11,9 @@ import numpy as np
 
 from .. import figures
 from ..outputs.summary import Contrast
-from .context import Context, figure_item, load_volume, slug
+from .context import Context, Volume, figure_item, load_volume, slug
 from .correction import ContrastInfo, correction_section
+from .crosstab_model import CrossRow, CrossTable
 from .filters import fmt_num, fmt_stat, is_missing, short_name
 from .model import (
     MAX_CROSS_ROWS,
@@ -21,11 +22,10 @@ from .model import (
     Cell,
     ContrastSection,
     CorrectionSection,
-    CrossRow,
-    CrossTable,
     FigureItem,
 )
 from .tables import num, whole
+from .viewer_view import contrast_payload, display_z
 
 
 def stat_label(stat_type: str, dof: float | None, df_num: int) -> str:
@@ -77,6 +77,23 @@ def contrast_section(
         )
         for k, vol, s in zip(contrast.corrections, thresholded, shorts, strict=True)
     ]
+    viewer = overview = None
+    if z_volume is not None:
+        z_shown = display_z(z_volume, ctx, ctx.display_mask)
+        entries = [
+            (k.title, vol, k.threshold_z)
+            for k, vol in zip(contrast.corrections, thresholded, strict=True)
+        ]
+        if ctx.viewer is not None:
+            viewer = contrast_payload(
+                ctx.viewer,
+                title=contrast.name,
+                z=z_shown,
+                corrections=entries,
+                vmax=info.vmax,
+                ctx=ctx,
+            )
+        overview = overview_figure(contrast.name, z_shown, entries, info.vmax, ctx)
     histogram = None
     if z_values is not None:
         histogram = figure_item(
@@ -105,7 +122,49 @@ def contrast_section(
         crosstab=crosstab(corrections, ctx.atlases),
         notes=tuple(notes),
         conjunction=contrast.conjunction,
+        viewer=viewer,
+        overview=overview,
     )
+
+
+#: Axial slices of the unthresholded figure (fewer than a correction's: larger panels).
+MAX_OVERVIEW_CUTS = 5
+
+
+def overview_figure(
+    name: str,
+    z_shown: np.ndarray,
+    corrections: Sequence[tuple[str, Volume | None, float | None]],
+    vmax: float,
+    ctx: Context,
+) -> FigureItem:
+    """The unthresholded z map, faint, with each correction's survivors outlined.
+
+    Slices go through the strongest surviving voxels (the strongest voxels when nothing
+    survives); the tint is fullest from the lowest threshold on.
+    """
+    survivors = [
+        figures.to_display(np.nan_to_num(vol[0]) != 0, vol[1], ctx.background) > 0
+        for _, vol, _ in corrections
+        if vol is not None
+    ]
+    absz = np.nan_to_num(np.abs(z_shown), nan=0.0)
+    union = np.logical_or.reduce(survivors) if survivors else np.zeros(absz.shape, bool)
+    pick = union if union.any() else absz > 0
+    order = np.argsort(-absz[pick], kind="stable")[:2000]
+    z_mm = ctx.background.to_world(np.argwhere(pick)[order])[:, 2] if order.size else []
+    cuts = figures.slice_cuts(list(z_mm), ctx.background, max_cuts=MAX_OVERVIEW_CUTS)
+    thresholds = [t for _, _, t in corrections if t is not None]
+    png = figures.plot_unthresholded(
+        z_shown,
+        ctx.background,
+        survivors=survivors,
+        cuts=cuts,
+        vmax=vmax,
+        full_at=min(thresholds) if thresholds else 3.09,
+        dpi=ctx.dpi,
+    )
+    return figure_item(png, alt=f"Unthresholded z map of {name} with the survivors outlined")
 
 
 def _matrices(

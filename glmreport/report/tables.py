@@ -9,6 +9,7 @@ badges of the corrections it names.
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -190,15 +191,19 @@ def table(
     max_rows: int,
     part: str = "clusters",
     notes: Sequence[str] = (),
+    raw: bytes | None = None,
+    drop: Sequence[str] = (),
 ) -> Table | None:
     """A clusters or peaks table: labelled columns, capped rows, blocks, badges.
 
     Random field theory tables take SPM's column layout (set, cluster and peak level);
     ARI tables, which hold one block of clusters per threshold, are split at ``threshold_z``.
+    ``raw`` (the TSV file's bytes) becomes the table's download link; ``drop`` names columns
+    shown only in the file (e.g. those of an atlas that was unavailable).
     """
     if frame is None:
         return None
-    columns = _columns(frame, spec, part)
+    columns = [c for c in _columns(frame, spec, part) if c.key not in drop]
     block_key = "threshold_z" if spec.method == "ari" and "threshold_z" in frame.columns else None
     if block_key:
         columns = [c for c in columns if c.key != block_key]
@@ -212,6 +217,14 @@ def table(
         n_total=len(frame),
         blocks=tuple(blocks),
         notes=tuple(notes),
+        download=tsv_uri(raw) if raw is not None else "",
+    )
+
+
+def tsv_uri(raw: bytes) -> str:
+    """A TSV file as a ``data:`` URI, so that a table downloads from the HTML file alone."""
+    return "data:text/tab-separated-values;charset=utf-8;base64," + base64.b64encode(raw).decode(
+        "ascii"
     )
 
 
@@ -322,4 +335,7 @@ def inputs_table(inputs: Sequence[InputRecord]) -> Table | None:
     rows = tuple(
         tuple(plain(v) for v in record) for record in frame.itertuples(index=False, name=None)
     )
-    return Table(columns=columns, rows=rows, source="summary.json", n_total=len(frame))
+    raw = frame.to_csv(sep="\t", index=False, na_rep="n/a").encode("utf-8")
+    return Table(
+        columns=columns, rows=rows, source="summary.json", n_total=len(frame), download=tsv_uri(raw)
+    )

@@ -16,7 +16,7 @@ from glmreport.config.specs import ClusterOptions, ModelConfig
 from glmreport.config.study import STUDY_KEYS
 from glmreport.config.vocabulary import DESIGN_KINDS, HRF_MODELS, LEVELS, METHODS
 from glmreport.config.yaml import load_yaml
-from glmreport.datasets.demo import DEMO_CONFIG
+from glmreport.datasets.demo import DEMO_ATLAS, DEMO_CONFIG
 from glmreport.errors import ConfigError
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("*.yaml"))
@@ -47,7 +47,7 @@ def test_every_example_validates(validator, path):
 
 
 def test_the_demo_config_validates(validator):
-    assert list(validator.iter_errors(load_yaml(DEMO_CONFIG))) == []
+    assert list(validator.iter_errors(load_yaml(DEMO_CONFIG + DEMO_ATLAS))) == []
 
 
 BASE = "model: {inputs: in.tsv}\ncontrasts: [{name: c, t: intercept}]\n"

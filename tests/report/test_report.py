@@ -178,7 +178,10 @@ def test_user_strings_are_escaped(html):
     assert SCRIPT_NAME not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     parsed = _parse(html)
-    assert parsed.tags.count("script") == 1  # ours, at the end of <body>
+    # ours at the end of <body> (the report's and the viewer's), the rest JSON data
+    assert html.count("<script>") == 2
+    assert html.count("<script") == 2 + html.count('<script type="application/json"')
+    assert "script" in parsed.tags
     # The name also reaches the config text verbatim, the methods and the TOC, escaped.
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 5
 
@@ -190,8 +193,8 @@ def test_single_file_without_network_references(html):
     for tag, name, value in parsed.attrs:
         if name == "src":
             assert value.startswith("data:image/png;base64,"), (tag, value[:40])
-        if name == "href":
-            assert value.startswith("#"), (tag, value)
+        if name == "href":  # in-page links, and each table's TSV as a data: URI
+            assert value.startswith(("#", "data:text/tab-separated-values;")), (tag, value)
     assert "<link" not in html
     assert "url(" not in html and "@import" not in html
     assert "<iframe" not in html and "srcset" not in html
@@ -381,7 +384,8 @@ def test_atlas_notes_and_missing_atlas(model, html):
     methods = _section(html, "methods")
     assert "Atlases" in methods and "fsl.fmrib.ox.ac.uk/fsl/fslwiki/Licence" in methods
     assert "doi:10.1016/j.neuroimage.2006.01.021" in methods
-    assert "AAL files not found" in methods  # missing atlas listed with its message
+    assert "not available for this run" in methods  # listed; its message is in the summary
+    assert html.count("AAL files not found") == 1  # one note per unavailable atlas
 
 
 def test_row_cap(results, tmp_path):
