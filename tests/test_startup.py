@@ -16,7 +16,16 @@ from test_cli import CONFIG, write_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Packages that cost a large part of a second each and only some commands need.
-HEAVY = ("weasyprint", "templateflow", "matplotlib", "scipy.stats", "jinja2", "scipy.optimize")
+HEAVY = (
+    "weasyprint",
+    "templateflow",
+    "matplotlib",
+    "jinja2",
+    "scipy.stats",
+    "scipy.optimize",
+    "scipy.linalg",
+    "scipy.fft",
+)
 
 PROBE = """
 import json, sys

@@ -4,7 +4,7 @@ correction) and contrasts, conjunctions included."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,13 +16,15 @@ from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights,
 from ..glm.design import build_design
 from ..glm.ols import fit_ols
 from ..glm.results import ContrastResult, DesignMatrix, GLMFit
-from ..glm.within_subject import WithinSubjectFit, fit_within_subject
 from ..inputs.group import read_group_inputs
 from ..inputs.images import file_digests
 from ..inputs.masking import Masker
 from ..inputs.tables import read_inputs_table, read_table
 from .prepared import Log, Prepared, quiet
 from .regions import small_volumes
+
+if TYPE_CHECKING:
+    from ..glm.within_subject import WithinSubjectFit
 
 
 def _contrasts_for(config: RunConfig, columns: tuple[str, ...], X: np.ndarray) -> list[tuple]:
@@ -185,6 +187,9 @@ def _within_subject(
 ) -> WithinSubjectFit:
     """The non-sphericity fit of a within-subject ANOVA (cells and subjects from the table)."""
     cells, subjects, factors = _within_cells(table, spec)
+    # imported here: only non-sphericity correction needs ReML (and scipy.linalg)
+    from ..glm.within_subject import fit_within_subject
+
     return fit_within_subject(data, design, cells=cells, subjects=subjects, factors=factors)
 
 
