@@ -34,6 +34,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import tempfile
 import time
@@ -340,6 +341,8 @@ def main() -> None:
         env = _env(args.blas_threads)
         ours, inproc, ref = Runs("glmreport"), Runs("glmreport in-process"), Runs("nilearn")
         for i in range(args.repeat):
+            for name in (f"cli{i}", f"api{i}"):  # left by an earlier run with --keep
+                shutil.rmtree(folder / name, ignore_errors=True)
             cli = [PYTHON, "-m", "glmreport", "run", "first.yaml", "--out", f"cli{i}", "-q"]
             measure(ours, [*cli, "--no-report"], cwd=str(folder), env=env)
             measure(inproc, _worker("run", spec_path, folder / f"api{i}"), env=env)
