@@ -1,21 +1,28 @@
 """Benchmark: first-level AR(1) GLM, glmreport vs nilearn FirstLevelModel.
 
-Two runs x 240 scans on a 64 x 64 x 36 grid with an ellipsoidal brain mask of ~56k voxels,
-glover HRF, cosine drift (0.01 Hz), six motion confounds, AR(1) noise model, three contrasts
-(two t, one 3-row F) combined over the runs by fixed effects.
+Two runs x 220 scans (``--scans``) on a 64 x 64 x 36 grid with an ellipsoidal brain mask of
+~56k voxels, glover HRF, cosine drift (0.01 Hz), six motion confounds, AR(1) noise model,
+three contrasts (two t, one 3-row F) combined over the runs by fixed effects.
 
-Each tool runs in its own fresh subprocess that loads the BOLD files, builds the designs from
-the events and confounds, fits both runs and computes the three contrasts; the subprocess
-reports its wall time for that work (imports excluded) and its peak resident memory
-(``VmHWM`` of ``/proc/self/status``, else ``resource.getrusage``; imports included).
+Timed as fresh processes, median of ``--repeat`` (default 3), with ``bench/harness.py``:
+
+- glmreport: ``glmreport run first.yaml --no-report`` (reads the runs, builds the designs,
+  fits, combines the runs, writes every map, an FDR correction, tables and summary.json); its
+  in-process time is ``glmreport.run`` timed after the imports in another fresh process;
+- nilearn: one script that loads the BOLD files, builds the designs from the events and
+  confounds, fits both runs and computes the three contrasts (no file written); its in-process
+  time is that work after the imports.
+
+Each process's wall time is measured from outside, its peak RSS from ``wait4``.
 
 The z maps of both tools are compared at the end, using glmreport's unweighted fixed effects
-(the combination nilearn's ``FirstLevelModel`` uses); glmreport's default precision-weighted
-maps are what is timed.
+(the combination nilearn's ``FirstLevelModel`` uses; one more process running the engine
+alone); glmreport's default precision-weighted maps are what is timed.
 
 Usage::
 
-    python bench/bench_first_level.py [--repeat 1] [--keep DIR] [--uncompressed] [--blas-threads N]
+    python bench/bench_first_level.py [--repeat 3] [--scans 220] [--keep DIR] [--uncompressed]
+                                      [--blas-threads N]
 
 glmreport limits BLAS to one thread inside its fit (its products are thin); nilearn uses
 whatever BLAS threading the environment gives. ``--blas-threads 1`` gives both the same.
@@ -27,16 +34,17 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from harness import PYTHON, Runs, machine_note, measure, table
 
-SHAPE, N_SCANS, T_R, N_RUNS = (64, 64, 36), 240, 2.0, 2
+SHAPE, N_SCANS, T_R, N_RUNS = (64, 64, 36), 220, 2.0, 2
 AFFINE = np.diag([3.0, 3.0, 3.0, 1.0])
 CONDITIONS = ("face", "house", "tool")
 
@@ -60,8 +68,33 @@ def _peak_rss_mb() -> float:
 # data
 
 
-def make_data(folder: Path, *, compressed: bool = True, seed: int = 0) -> dict:
-    """Write two synthetic runs (float32 BOLD, events, confounds) and a mask."""
+CONFIG = """\
+model:
+  level: first
+  t_r: {t_r}
+  runs:
+{runs}
+  hrf: glover
+  drift: {{model: cosine, high_pass: 0.01}}
+  noise_model: ar1
+  smoothing_fwhm: 0
+  mask: mask.nii.gz
+  space: null
+contrasts:
+  - {{name: faceVsHouse, t: face - house}}
+  - {{name: tool, t: tool}}
+  - {{name: effectsOfInterest, F: [face, house, tool]}}
+corrections:
+  - {{method: fdr, alpha: 0.05}}
+report: {{formats: []}}
+"""
+MOTION = "[trans_x, trans_y, trans_z, rot_x, rot_y, rot_z]"
+
+
+def make_data(
+    folder: Path, *, compressed: bool = True, seed: int = 0, n_scans: int = N_SCANS
+) -> dict:
+    """Write two synthetic runs (float32 BOLD, events, confounds), a mask and a config."""
     import nibabel as nib
     import pandas as pd
 
@@ -76,7 +109,7 @@ def make_data(folder: Path, *, compressed: bool = True, seed: int = 0) -> dict:
     ext = ".nii.gz" if compressed else ".nii"
     runs = []
     for run in range(N_RUNS):
-        onsets = np.sort(rng.uniform(5, N_SCANS * T_R - 30, 60)).round(1)
+        onsets = np.sort(rng.uniform(5, n_scans * T_R - 30, 60)).round(1)
         events = pd.DataFrame(
             {
                 "onset": onsets,
@@ -85,10 +118,10 @@ def make_data(folder: Path, *, compressed: bool = True, seed: int = 0) -> dict:
             }
         )
         confounds = pd.DataFrame(
-            rng.normal(size=(N_SCANS, 6)).cumsum(axis=0) * 0.05,
+            rng.normal(size=(n_scans, 6)).cumsum(axis=0) * 0.05,
             columns=["trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"],
         )
-        ft = make_frame_times(N_SCANS, T_R)
+        ft = make_frame_times(n_scans, T_R)
         design = make_first_level_design(ft, events, confounds=confounds)
         cols = list(design.columns)
         betas = np.zeros((len(cols), v), dtype=np.float32)
@@ -98,12 +131,12 @@ def make_data(folder: Path, *, compressed: bool = True, seed: int = 0) -> dict:
         betas[cols.index("constant")] = rng.normal(1000, 50, v)
         phi = rng.uniform(0.1, 0.5, v).astype(np.float32)
         y = (design.matrix.astype(np.float32) @ betas).astype(np.float32)
-        noise = rng.standard_normal((N_SCANS, v), dtype=np.float32) * 8
-        for t in range(1, N_SCANS):
+        noise = rng.standard_normal((n_scans, v), dtype=np.float32) * 8
+        for t in range(1, n_scans):
             noise[t] += phi * noise[t - 1]
         y += noise
         del noise
-        vol = np.zeros((*SHAPE, N_SCANS), dtype=np.float32)
+        vol = np.zeros((*SHAPE, n_scans), dtype=np.float32)
         vol[mask] = y.T
         del y
         bold = folder / f"run-{run + 1}_bold{ext}"
@@ -118,7 +151,13 @@ def make_data(folder: Path, *, compressed: bool = True, seed: int = 0) -> dict:
                 "confounds": str(folder / f"run-{run + 1}_confounds.tsv"),
             }
         )
-    spec = {"mask": str(folder / "mask.nii.gz"), "runs": runs, "n_voxels": v}
+    spec = {"mask": str(folder / "mask.nii.gz"), "runs": runs, "n_voxels": v, "n_scans": n_scans}
+    lines = [
+        f"    - {{bold: {Path(r['bold']).name}, events: {Path(r['events']).name},\n"
+        f"       confounds: {Path(r['confounds']).name}, confound_columns: {MOTION}}}"
+        for r in runs
+    ]
+    (folder / "first.yaml").write_text(CONFIG.format(t_r=T_R, runs="\n".join(lines)))
     (folder / "spec.json").write_text(json.dumps(spec))
     return spec
 
@@ -227,24 +266,36 @@ def worker_nilearn(spec: dict, out: Path) -> dict:
     return {"seconds": elapsed, "peak_rss_mb": _peak_rss_mb(), "rss_after_imports_mb": rss_imports}
 
 
-WORKERS = {"glmreport": worker_glmreport, "nilearn": worker_nilearn}
+def worker_run(spec: dict, out: Path) -> dict:
+    """``glmreport.run`` on the config, timed after the imports (the in-process figure)."""
+    from glmreport.config import load_config
+    from glmreport.pipeline import run
+
+    config = load_config(Path(spec["mask"]).parent / "first.yaml")
+    t0 = time.perf_counter()
+    run(config, out=out, formats=())
+    return {"seconds": time.perf_counter() - t0, "peak_rss_mb": _peak_rss_mb()}
 
 
-def _run_worker(name: str, spec_path: Path, out: Path, blas_threads: int | None) -> dict:
-    cmd = [sys.executable, __file__, "--worker", name, "--spec", str(spec_path), "--out", str(out)]
+WORKERS = {"glmreport": worker_glmreport, "nilearn": worker_nilearn, "run": worker_run}
+
+
+def _env(blas_threads: int | None) -> dict:
     env = dict(os.environ)
     if blas_threads is not None:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(blas_threads)
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{name} worker failed:\n{proc.stdout}\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return env
+
+
+def _worker(name: str, spec_path: Path, out: Path) -> list[str]:
+    return [PYTHON, __file__, "--worker", name, "--spec", str(spec_path), "--out", str(out)]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=1, help="runs per tool (best time kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="fresh processes per tool")
+    parser.add_argument("--scans", type=int, default=N_SCANS, help="scans per run (220)")
     parser.add_argument("--keep", type=Path, help="write/reuse the data in this folder")
     parser.add_argument("--uncompressed", action="store_true", help="write .nii instead of .nii.gz")
     parser.add_argument(
@@ -252,11 +303,14 @@ def main() -> None:
         type=int,
         help="set OPENBLAS/OMP/MKL_NUM_THREADS for both tools (default: inherit)",
     )
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=[*sorted(WORKERS), "make"], help=argparse.SUPPRESS)
     parser.add_argument("--spec", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.worker == "make":  # in its own process: the driver's memory stays small
+        make_data(args.out, compressed=not args.uncompressed, n_scans=args.scans)
+        return
     if args.worker:
         spec = json.loads(args.spec.read_text())
         print(json.dumps(WORKERS[args.worker](spec, args.out)))
@@ -271,39 +325,33 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
     try:
         spec_path = folder / "spec.json"
-        if spec_path.is_file():
-            spec = json.loads(spec_path.read_text())
-        else:
+        if not spec_path.is_file() or json.loads(spec_path.read_text())["n_scans"] != args.scans:
             t0 = time.perf_counter()
-            spec = make_data(folder, compressed=not args.uncompressed)
+            cmd = [PYTHON, __file__, "--worker", "make", "--out", str(folder)]
+            cmd += ["--scans", str(args.scans)] + (["--uncompressed"] if args.uncompressed else [])
+            subprocess.run(cmd, check=True)
             print(f"data written in {time.perf_counter() - t0:.1f} s to {folder}")
+        spec = json.loads(spec_path.read_text())
+        print(machine_note())
         print(
-            f"{N_RUNS} runs x {N_SCANS} scans, grid {SHAPE}, {spec['n_voxels']} in-mask voxels, "
-            "AR(1), 3 contrasts + fixed effects; BLAS threads: "
+            f"{N_RUNS} runs x {spec['n_scans']} scans, grid {SHAPE}, {spec['n_voxels']} in-mask "
+            "voxels, AR(1), 3 contrasts (2 t, 1 F) + fixed effects; BLAS threads: "
             + ("inherited" if args.blas_threads is None else str(args.blas_threads))
         )
-        results = {}
-        for name in ("nilearn", "glmreport"):
-            runs = [
-                _run_worker(name, spec_path, folder / f"z_{name}.npz", args.blas_threads)
-                for _ in range(args.repeat)
-            ]
-            results[name] = {
-                "seconds": min(r["seconds"] for r in runs),
-                "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-                "rss_after_imports_mb": max(r["rss_after_imports_mb"] for r in runs),
-            }
-        print(f"{'tool':<10} {'time (s)':>9} {'peak RSS (MB)':>14} {'RSS after imports':>18}")
-        for name, r in results.items():
-            print(
-                f"{name:<10} {r['seconds']:>9.2f} {r['peak_rss_mb']:>14.0f} "
-                f"{r['rss_after_imports_mb']:>18.0f}"
-            )
-        ours, theirs = results["glmreport"], results["nilearn"]
-        print(
-            f"speed-up {theirs['seconds'] / ours['seconds']:.1f}x, "
-            f"peak memory {ours['peak_rss_mb'] / theirs['peak_rss_mb']:.2f} of nilearn's"
-        )
+        env = _env(args.blas_threads)
+        ours, inproc, ref = Runs("glmreport"), Runs("glmreport in-process"), Runs("nilearn")
+        for i in range(args.repeat):
+            for name in (f"cli{i}", f"api{i}"):  # left by an earlier run with --keep
+                shutil.rmtree(folder / name, ignore_errors=True)
+            cli = [PYTHON, "-m", "glmreport", "run", "first.yaml", "--out", f"cli{i}", "-q"]
+            measure(ours, [*cli, "--no-report"], cwd=str(folder), env=env)
+            measure(inproc, _worker("run", spec_path, folder / f"api{i}"), env=env)
+            measure(ref, _worker("nilearn", spec_path, folder / "z_nilearn.npz"), env=env)
+        title = f"first level, {N_RUNS} runs x {spec['n_scans']} scans, AR(1), 2 t + 1 F"
+        print()
+        print(table(title, ours, ref, ours_inproc=inproc))
+        engine = Runs("glmreport engine only (fit + contrasts + fixed effects)")
+        measure(engine, _worker("glmreport", spec_path, folder / "z_glmreport.npz"), env=env)
         z_ours = np.load(folder / "z_glmreport.npz")
         z_theirs = np.load(folder / "z_nilearn.npz")
         for label in z_ours.files:

@@ -28,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from ..errors import ContrastError
+from . import distributions as dist
 from .pvalues import Z_CLIP, z_from_logp
 from .results import ContrastResult
 
@@ -93,14 +94,14 @@ def fixed_effects(
     stat = np.zeros(v)
     if first.stat_type == "t":
         stat[valid] = effect[0, valid] / np.sqrt(variance[0, 0, valid])
-        p, z = _p_and_z(stat, special.stdtr(dof, -stat), special.stdtr(dof, stat), stats.t(dof))
+        p, z = _p_and_z(stat, special.stdtr(dof, -stat), special.stdtr(dof, stat), _t_tails(dof))
         df_num = 1
     else:
         df_num = q
         e = effect[:, valid].T
         stat[valid] = np.maximum(np.einsum("vi,vij,vj->v", e, precision[valid], e), 0.0) / q
         p, z = _p_and_z(
-            stat, special.fdtrc(q, dof, stat), special.fdtr(q, dof, stat), stats.f(q, dof)
+            stat, special.fdtrc(q, dof, stat), special.fdtr(q, dof, stat), _f_tails(q, dof)
         )
     z = np.clip(z, -Z_CLIP, Z_CLIP)
     p[~valid] = 1.0
@@ -163,18 +164,26 @@ def _combine_rows(
 
 
 def _p_and_z(
-    stat: np.ndarray, upper: np.ndarray, lower: np.ndarray, dist
+    stat: np.ndarray, upper: np.ndarray, lower: np.ndarray, tails: tuple
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-tail p and its z; log tails from ``dist`` where a tail underflows double."""
+    """Upper-tail p and its z; log ``tails`` (upper, lower) where a tail underflows double."""
     with np.errstate(divide="ignore"):
         log_upper, log_lower = np.log(upper), np.log(lower)
     tiny = upper < 1e-300
     if tiny.any():
-        log_upper[tiny] = dist.logsf(stat[tiny])
+        log_upper[tiny] = tails[0](stat[tiny])
     tiny = lower < 1e-300
     if tiny.any():
-        log_lower[tiny] = dist.logcdf(stat[tiny])
+        log_lower[tiny] = tails[1](stat[tiny])
     return upper, z_from_logp(log_upper, log1mp=log_lower)
+
+
+def _t_tails(dof: float) -> tuple:
+    return (lambda x: dist.t_logsf(x, dof)), (lambda x: dist.t_logcdf(x, dof))
+
+
+def _f_tails(q: int, dof: float) -> tuple:
+    return (lambda x: dist.f_logsf(x, q, dof)), (lambda x: dist.f_logcdf(x, q, dof))
 
 
 def _inverse(m: np.ndarray) -> np.ndarray:

@@ -87,10 +87,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg
 
 from ..errors import DesignError
 from .covariance import Component, greenhouse_geisser, level_covariance, variance_components
+from .distributions import f_isf
 from .reml import (
     check_design,
     component_stack,
@@ -214,7 +215,7 @@ def _spaces(x: np.ndarray, nuisance: Sequence[int], alpha: float, min_voxels: in
     k = residual_basis(x)
     k0 = residual_basis(x[:, cols]) if cols else np.eye(x.shape[0])
     q = k0.shape[1] - k.shape[1]
-    f_crit = float(stats.f.isf(alpha, q, k.shape[1])) if q > 0 and alpha < 1.0 else math.inf
+    f_crit = float(f_isf(alpha, q, k.shape[1])) if q > 0 and alpha < 1.0 else math.inf
     return _Spaces(k0=k0, h=k0.T @ k, q=q, f_crit=f_crit, min_voxels=int(min_voxels))
 
 

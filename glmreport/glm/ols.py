@@ -1,7 +1,9 @@
 """Ordinary least-squares fit of a design to in-mask data.
 
 Every voxel shares the design, so the pseudo-inverse is computed once and applied to the data
-in blocks of voxels: memory stays bounded by ``chunk_size`` voxels whatever the mask size.
+in blocks of voxels: the float64 work arrays of a block hold at most about
+:data:`CHUNK_VALUES` values (fewer voxels per block for more inputs), whatever the mask size and
+the number of inputs.
 Rank-deficient designs (e.g. an ANOVA with cell means and subject means) are fitted with the
 minimum-norm solution; the residual degrees of freedom are ``n - rank(X)``.
 """
@@ -16,9 +18,18 @@ from .results import DesignMatrix, GLMFit
 #: A voxel whose residual sum of squares is below this fraction of its sum of squares is an
 #: exact fit at double precision (e.g. a constant voxel); its residual variance is set to 0.
 EXACT_FIT_RTOL = 1e-20
+#: Values (inputs x voxels) of one block of the fit: 4e6 float64 are 32 MB per work array.
+CHUNK_VALUES = 4_000_000
+#: Most voxels in one block (the block of a small study).
+MAX_CHUNK = 100_000
 
 
-def fit_ols(data: np.ndarray, design: DesignMatrix, *, chunk_size: int = 100_000) -> GLMFit:
+def default_chunk(n_inputs: int) -> int:
+    """Voxels per block for ``n_inputs`` rows: ``MAX_CHUNK``, fewer when rows are many."""
+    return max(1_000, min(MAX_CHUNK, CHUNK_VALUES // max(n_inputs, 1)))
+
+
+def fit_ols(data: np.ndarray, design: DesignMatrix, *, chunk_size: int | None = None) -> GLMFit:
     """Fit ``data = X @ betas + noise`` by ordinary least squares at every voxel.
 
     Parameters
@@ -27,8 +38,8 @@ def fit_ols(data: np.ndarray, design: DesignMatrix, *, chunk_size: int = 100_000
         One row per input image, one column per in-mask voxel.
     design : DesignMatrix
         ``matrix`` of shape (n, p).
-    chunk_size : int
-        Number of voxels processed at once.
+    chunk_size : int, optional
+        Number of voxels processed at once (default :func:`default_chunk` of the inputs).
 
     Returns
     -------
@@ -64,6 +75,8 @@ def fit_ols(data: np.ndarray, design: DesignMatrix, *, chunk_size: int = 100_000
             f"variance. Add inputs or remove design columns ({len(design.columns)} columns: "
             f"{list(design.columns)})."
         )
+    if chunk_size is None:
+        chunk_size = default_chunk(n)
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1; got {chunk_size}.")
     pinv = np.linalg.pinv(x)  # (p, n)

@@ -7,14 +7,15 @@ Every threshold is computed on the z scale and also reported in the contrast's o
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
 from ..config.corrections import is_probability
 from ..config.specs import CorrectionSpec
 from ..errors import InferenceError
+from ..glm import distributions as dist
 from ..glm.results import ContrastResult
 
 
@@ -38,11 +39,18 @@ def check_probability(value: float, name: str = "alpha") -> float:
     return value
 
 
-def _dist(stat_type: str, dof: float, df_num: int):
+#: log upper tail and log lower tail of a statistic's distribution, as functions of it.
+Tails = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
+
+
+def _dist(stat_type: str, dof: float, df_num: int) -> Tails:
     if stat_type == "t":
-        return stats.t(dof)
+        return (lambda x: dist.t_logsf(x, dof)), (lambda x: dist.t_logcdf(x, dof))
     if stat_type == "F":
-        return stats.f(df_num, dof)
+        return (
+            (lambda x: dist.f_logsf(x, df_num, dof)),
+            (lambda x: dist.f_logcdf(x, df_num, dof)),
+        )
     raise InferenceError(f"stat_type must be 't' or 'F'; got {stat_type!r}.")
 
 
@@ -67,7 +75,7 @@ def z_to_stat(z_thr: float, stat_type: str, dof: float, df_num: int = 1) -> floa
         ``z_thr = inf`` and where the t/F tail underflows double precision (``z_thr``
         above about 37.5).
     """
-    dist = _dist(stat_type, dof, df_num)
+    logsf = _dist(stat_type, dof, df_num)[0]
     z_thr = float(z_thr)
     if math.isnan(z_thr):
         return math.nan
@@ -75,10 +83,10 @@ def z_to_stat(z_thr: float, stat_type: str, dof: float, df_num: int = 1) -> floa
         return math.inf
     if z_thr == -math.inf:
         return -math.inf if stat_type == "t" else 0.0
-    logp = float(stats.norm.logsf(z_thr))
+    logp = float(dist.norm_logsf(z_thr))
     p = math.exp(logp)
     if stat_type == "t" and p > 1e-250:
-        return float(stats.t.isf(p, dof))
+        return float(dist.t_isf(p, dof))
     if stat_type == "F" and p > 1e-200:
         # upper tail through the regularised incomplete beta function:
         # sf(x) = I_w(dof / 2, df_num / 2) with w = dof / (dof + df_num x); scipy's f.isf
@@ -86,18 +94,18 @@ def z_to_stat(z_thr: float, stat_type: str, dof: float, df_num: int = 1) -> floa
         w = float(special.betaincinv(dof / 2, df_num / 2, p))
         if 0.0 < w <= 1.0:
             return dof * (1.0 - w) / (df_num * w)
-    return _solve_logsf(dist, logp)
+    return _solve_logsf(logsf, logp)
 
 
-def _solve_logsf(dist: Any, logp: float) -> float:
-    """Solve ``dist.logsf(x) = logp`` for large x, on a log-x scale.
+def _solve_logsf(logsf: Callable[[float], float], logp: float) -> float:
+    """Solve ``logsf(x) = logp`` for large x, on a log-x scale.
 
     Returns ``inf`` when ``logp`` lies beyond the range where scipy's ``logsf`` is finite
     (p below about 1e-320, i.e. z above about 38).
     """
 
     def g(u: float) -> float:
-        return float(dist.logsf(math.exp(u))) - logp
+        return float(logsf(math.exp(u))) - logp
 
     lo, hi = 0.0, 1.0
     while g(hi) > 0:
@@ -120,7 +128,9 @@ def _solve_logsf(dist: Any, logp: float) -> float:
         else:
             return math.inf
         lo = a
-    return math.exp(optimize.brentq(g, lo, hi, xtol=1e-14, rtol=1e-15))
+    from scipy.optimize import brentq  # imported here: scipy.optimize is slow to import
+
+    return math.exp(brentq(g, lo, hi, xtol=1e-14, rtol=1e-15))
 
 
 def stat_to_z(
@@ -143,11 +153,11 @@ def stat_to_z(
     (v,) ndarray or float
         ``z = isf(p)`` computed from log-p in both tails, finite well beyond ``|z| = 30``.
     """
-    dist = _dist(stat_type, dof, df_num)
+    tail_up, tail_low = _dist(stat_type, dof, df_num)
     x = np.asarray(stat, dtype=np.float64)
     with np.errstate(divide="ignore"):
-        logsf = dist.logsf(x)
-        logcdf = dist.logcdf(x)
+        logsf = tail_up(x)
+        logcdf = tail_low(x)
     upper = logsf < math.log(0.5)
     z = np.where(upper, -special.ndtri_exp(np.minimum(logsf, 0.0)), 0.0)
     z = np.where(upper, z, special.ndtri_exp(np.minimum(logcdf, 0.0)))

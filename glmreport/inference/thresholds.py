@@ -28,9 +28,9 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ..config.specs import CorrectionSpec
+from ..glm.distributions import norm_isf, norm_sf
 from ..glm.results import ContrastResult
 from .clusters import apply_extent, find_clusters
 from .context import InferenceContext
@@ -66,7 +66,7 @@ def uncorrected_threshold(alpha: float, *, two_sided: bool = False) -> float:
         ``norm.isf(alpha)`` (``norm.isf(alpha / 2)`` two-sided).
     """
     alpha = check_probability(alpha)
-    return float(stats.norm.isf(alpha / 2 if two_sided else alpha))
+    return float(norm_isf(alpha / 2 if two_sided else alpha))
 
 
 def bonferroni_threshold(n_voxels: int, alpha: float, *, two_sided: bool = False) -> float:
@@ -90,7 +90,7 @@ def bonferroni_threshold(n_voxels: int, alpha: float, *, two_sided: bool = False
     if n_voxels <= 0:
         return math.inf
     a = alpha / 2 if two_sided else alpha
-    return float(stats.norm.isf(a / n_voxels))
+    return float(norm_isf(a / n_voxels))
 
 
 def bh_rejections(p: np.ndarray, q: float) -> int:
@@ -174,7 +174,7 @@ def fdr_threshold(z: np.ndarray, alpha: float, *, two_sided: bool = False) -> fl
     if values.size == 0:
         return math.inf
     z_desc = -np.sort(-values)
-    k = bh_rejections(stats.norm.sf(z_desc), alpha / 2 if two_sided else alpha)
+    k = bh_rejections(norm_sf(z_desc), alpha / 2 if two_sided else alpha)
     return float(z_desc[k - 1]) if k else math.inf
 
 

@@ -24,8 +24,9 @@ from ..errors import InputError
 MAX_VOLUME_VOXELS = 1 << 28
 #: Most volumes in a 4D image (a first-level run: 100 000 scans is over 8 hours at TR 0.3 s).
 MAX_VOLUMES = 100_000
-#: Most bytes of image data held at once: the (n, X, Y, Z) float32 stack of second-level inputs
-#: (a first-level run is read one volume at a time; its in-mask series has its own bound).
+#: Most bytes of image data held at once: the (n, X, Y, Z) float32 stack of existing maps, or
+#: the (n, voxels) float32 in-mask data of second-level inputs (read one image at a time; a
+#: first-level run is read one volume at a time and its in-mask series has its own bound).
 MAX_IMAGE_BYTES = 16 << 30
 _READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
 
@@ -177,23 +178,7 @@ def load_images(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
         Listing every file whose shape or affine differs from the first one's, or that is
         entirely non-finite.
     """
-    imgs = [load_image(p) for p in paths]
-    ref = imgs[0]
-    shape, affine = ref.shape[:3], ref.affine
-    bad = []
-    for p, img in zip(paths, imgs, strict=True):
-        same_affine = np.allclose(img.affine, affine, atol=1e-4)
-        if img.shape[:3] != shape or not same_affine:
-            bad.append(
-                f"{p} (shape {img.shape[:3]}, affine {'same' if same_affine else 'different'})"
-            )
-    if bad:
-        raise InputError(
-            f"inputs must share shape and affine with the first input {paths[0]} (shape {shape}); "
-            f"these differ and are not resampled silently: "
-            + "; ".join(bad[:10])
-            + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
-        )
+    imgs, shape, affine = open_on_one_grid(paths)
     needed = len(imgs) * math.prod(shape) * 4
     if needed > MAX_IMAGE_BYTES:
         raise InputError(
@@ -211,8 +196,49 @@ def load_images(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
         finite = list(pool.map(read, range(len(imgs))))
     for p, ok in zip(paths, finite, strict=True):
         if not ok:
-            raise InputError(f"{p} contains no finite value (all NaN or infinite)")
-    return data, np.asarray(affine, dtype=float)
+            raise InputError(no_finite_value(p))
+    return data, affine
+
+
+def no_finite_value(path: str | Path) -> str:
+    """The message for an input without any finite value."""
+    return f"{path} contains no finite value (all NaN or infinite)"
+
+
+def open_on_one_grid(
+    paths: Sequence[str | Path],
+) -> tuple[list[nib.Nifti1Image], tuple[int, ...], np.ndarray]:
+    """Open (headers only) several 3D maps that must share one grid.
+
+    Returns
+    -------
+    imgs : list of Nifti1Image
+    shape : tuple of 3 int
+    affine : (4, 4) ndarray
+
+    Raises
+    ------
+    InputError
+        Listing every file whose shape or affine differs from the first one's.
+    """
+    imgs = [load_image(p) for p in paths]
+    ref = imgs[0]
+    shape, affine = ref.shape[:3], ref.affine
+    bad = []
+    for p, img in zip(paths, imgs, strict=True):
+        same_affine = np.allclose(img.affine, affine, atol=1e-4)
+        if img.shape[:3] != shape or not same_affine:
+            bad.append(
+                f"{p} (shape {img.shape[:3]}, affine {'same' if same_affine else 'different'})"
+            )
+    if bad:
+        raise InputError(
+            f"inputs must share shape and affine with the first input {paths[0]} (shape {shape}); "
+            f"these differ and are not resampled silently: "
+            + "; ".join(bad[:10])
+            + (f"; and {len(bad) - 10} more" if len(bad) > 10 else "")
+        )
+    return imgs, tuple(int(s) for s in shape), np.asarray(affine, dtype=float)
 
 
 def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:

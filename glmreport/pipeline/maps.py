@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats as sps
 
 from ..config.specs import MapSpec, RunConfig
 from ..errors import InputError
+from ..glm import distributions as dist
 from ..glm.contrasts import make_label
 from ..glm.pvalues import z_from_logp
 from ..glm.results import ContrastResult
@@ -71,14 +71,14 @@ def _map_contrast(spec: MapSpec, stat: np.ndarray, label: str) -> ContrastResult
             "its 'stat'"
         )
     if spec.stat == "t":
-        logp, log1mp = sps.t.logsf(stat, spec.dof), sps.t.logcdf(stat, spec.dof)
+        logp, log1mp = dist.t_logsf(stat, spec.dof), dist.t_logcdf(stat, spec.dof)
         dof, df_num = spec.dof, 1
     elif spec.stat == "F":
-        logp = sps.f.logsf(stat, spec.df_num, spec.dof)
-        log1mp = sps.f.logcdf(stat, spec.df_num, spec.dof)
+        logp = dist.f_logsf(stat, spec.df_num, spec.dof)
+        log1mp = dist.f_logcdf(stat, spec.df_num, spec.dof)
         dof, df_num = spec.dof, spec.df_num
     else:
-        logp, log1mp = sps.norm.logsf(stat), sps.norm.logcdf(stat)
+        logp, log1mp = dist.norm_logsf(stat), dist.norm_logcdf(stat)
         dof, df_num = np.inf, 1
     z = stat if spec.stat == "z" else z_from_logp(logp, log1mp=log1mp)
     return ContrastResult(

@@ -18,7 +18,6 @@ from ..outputs.results import ContrastOutput, RunOutput, write_results
 from ..outputs.safety import protected_paths
 from ..outputs.shareable import share_command, share_path
 from ..outputs.write import staged_output
-from .first_level import prepare_first_level
 from .infer import infer, label
 from .maps import prepare_maps
 from .prepared import Log, Prepared, quiet
@@ -32,6 +31,9 @@ def prepare(config: RunConfig, *, fit: bool = True, log: Log = quiet) -> Prepare
         return prepare_second_level(config, fit=fit, log=log)
     if config.model.level == "maps":
         return prepare_maps(config, fit=fit, log=log)
+    # imported here: a second-level run needs none of the first level's HRF and FFT code
+    from .first_level import prepare_first_level
+
     return prepare_first_level(config, fit=fit, log=log)
 
 

@@ -4,7 +4,7 @@ correction) and contrasts, conjunctions included."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,13 +16,15 @@ from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights,
 from ..glm.design import build_design
 from ..glm.ols import fit_ols
 from ..glm.results import ContrastResult, DesignMatrix, GLMFit
-from ..glm.within_subject import WithinSubjectFit, fit_within_subject
-from ..inputs.images import file_digests, load_images
-from ..inputs.masking import Masker, build_mask
-from ..inputs.smoothing import smooth
+from ..inputs.group import read_group_inputs
+from ..inputs.images import file_digests
+from ..inputs.masking import Masker
 from ..inputs.tables import read_inputs_table, read_table
 from .prepared import Log, Prepared, quiet
 from .regions import small_volumes
+
+if TYPE_CHECKING:
+    from ..glm.within_subject import WithinSubjectFit
 
 
 def _contrasts_for(config: RunConfig, columns: tuple[str, ...], X: np.ndarray) -> list[tuple]:
@@ -48,9 +50,6 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = quie
     model = config.model
     table = read_inputs_table(model.inputs)
     digests = file_digests(list(table["path"]))
-    log(f"loading {len(table)} input maps")
-    volumes, affine = load_images(list(table["path"]))
-    mask, mask_info = build_mask(model.mask, affine=affine, volumes=volumes)
     spec = model.design
     if model.design_matrix is not None:
         spec = dataclasses.replace(
@@ -67,13 +66,13 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = quie
             "freedom; at least 1 is needed (add inputs or remove design columns)"
         )
     _check_permutation_sizes(config, n)
-    if model.smoothing_fwhm and fit:
-        log(f"smoothing ({model.smoothing_fwhm:g} mm FWHM)")
-        smooth(volumes, affine, model.smoothing_fwhm)
-    masker = Masker(mask=mask, affine=affine)
+    fwhm = model.smoothing_fwhm if fit else 0.0
+    smoothing = f", smoothing each ({fwhm:g} mm FWHM)" if fwhm else ""
+    log(f"loading {len(table)} input maps{smoothing}")
+    group = read_group_inputs(list(table["path"]), model.mask, fwhm_mm=fwhm)
+    mask, mask_info, data = group.mask, group.info, group.data
+    masker = Masker(mask=mask, affine=group.affine)
     regions = small_volumes(config, masker)  # an empty region is refused before the fit
-    data = masker.transform(volumes)
-    del volumes
     fitted = _fit(config, data, design, table, parsed, log) if fit else _Fitted()
     glm = fitted.glm
     inputs = [
@@ -188,6 +187,9 @@ def _within_subject(
 ) -> WithinSubjectFit:
     """The non-sphericity fit of a within-subject ANOVA (cells and subjects from the table)."""
     cells, subjects, factors = _within_cells(table, spec)
+    # imported here: only non-sphericity correction needs ReML (and scipy.linalg)
+    from ..glm.within_subject import fit_within_subject
+
     return fit_within_subject(data, design, cells=cells, subjects=subjects, factors=factors)
 
 

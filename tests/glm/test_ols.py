@@ -101,3 +101,19 @@ def test_speed_16_subjects_235k_voxels() -> None:
         best = min(best, time.perf_counter() - start)
     # typically ~0.05 s; the bound leaves room for a loaded machine
     assert best < 1.0
+
+
+def test_blocks_shrink_with_many_inputs_and_results_do_not_change():
+    from glmreport.glm.ols import CHUNK_VALUES, MAX_CHUNK, default_chunk
+
+    assert default_chunk(16) == MAX_CHUNK
+    assert default_chunk(1000) == CHUNK_VALUES // 1000
+    assert default_chunk(10**7) == 1_000
+    rng = np.random.default_rng(3)
+    n, v = 2_000, 5_000  # blocks of 2 000 voxels
+    x = np.column_stack([np.ones(n), rng.standard_normal(n)])
+    y = (rng.standard_normal((n, v)) + 0.1).astype(np.float32)
+    design = DesignMatrix(matrix=x, columns=("intercept", "age"))
+    blocks, whole = fit_ols(y, design), fit_ols(y, design, chunk_size=v)
+    np.testing.assert_allclose(blocks.betas, whole.betas, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(blocks.sigma2, whole.sigma2, rtol=1e-12)

@@ -13,9 +13,9 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ...config.vocabulary import StatType
+from ...glm.distributions import f_isf, t_isf
 from ..scales import check_probability
 from ..tfce import NeighbourGraph, connected_components, tfce_max
 
@@ -50,8 +50,8 @@ def cluster_forming_threshold(
     """
     p = check_probability(p, "cluster_forming_p")
     if stat_type == "t":
-        return float(stats.t.isf(p / 2 if two_sided else p, dof))
-    return float(stats.f.isf(p, df_num, dof))
+        return float(t_isf(p / 2 if two_sided else p, dof))
+    return float(f_isf(p, df_num, dof))
 
 
 def cluster_measures(

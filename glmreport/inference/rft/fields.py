@@ -36,9 +36,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import optimize, special, stats
+from scipy import special
 
 from ...errors import InferenceError
+from ...glm.distributions import norm_isf
 from ...glm.results import ContrastResult
 from ..scales import stat_to_z, z_to_stat
 
@@ -114,7 +115,7 @@ class RandomField:
 
     def isf(self, p: float) -> float:
         """The value ``u`` with ``P(X > u) = p`` (accurate for tiny p)."""
-        z = float(stats.norm.isf(p))
+        z = float(norm_isf(p))
         if self.kind == "Z":
             return z
         return float(z_to_stat(z, self.kind, self.dof, self.df_num))
@@ -332,7 +333,9 @@ def height_threshold_fwe(
     hi = lo + 1.0
     while g(hi) > 0 and hi < 1e8:
         hi = hi * 2.0 + 1.0
-    u_rft = float(optimize.brentq(g, lo, hi, xtol=1e-12, rtol=1e-12)) if g(lo) > 0 else lo
+    from scipy.optimize import brentq  # imported here: scipy.optimize is slow to import
+
+    u_rft = float(brentq(g, lo, hi, xtol=1e-12, rtol=1e-12)) if g(lo) > 0 else lo
     u_bonf = math.inf
     if n_voxels is not None and n_voxels > 0:
         u_bonf = field.isf(alpha / n_voxels)

@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage, stats
+from scipy import ndimage
 
+from ...glm.distributions import poisson_sf
 from ..connectivity import structure
 from ..context import InferenceContext
 from ..scales import z_to_stat
@@ -122,7 +123,7 @@ def set_level_p(
     mean = tails * (ec + EPS) * float(p_k)
     if c <= 0:
         return 1.0
-    return float(stats.poisson.sf(c - 1, mean))
+    return float(poisson_sf(c - 1, mean))
 
 
 def critical_cluster_size(
