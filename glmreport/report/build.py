@@ -136,7 +136,7 @@ def _context(summary: Summary, results_dir: Path, dpi: float) -> Context:
         mask_affine=None,
         layout=None,
         atlases=tuple(overview.atlas_view(a) for a in summary.atlases),
-        effect_unit=effect_unit(summary.model),
+        effect_unit=effect_unit(summary),
     )
     custom = ctx.path(summary.background, "background")
     if custom is not None and custom.is_file():

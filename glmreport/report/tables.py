@@ -81,13 +81,18 @@ INPUT_UNITS = "inputs' units"
 PERCENT_SCALINGS = frozenset({"psc", "percent", "percent_signal_change", "mean"})
 
 
-def effect_unit(model: Any) -> str:
-    """Unit of the contrast estimates: percent signal change for a first-level model whose
-    data were scaled to it, the inputs' own units otherwise (second level: the units of the
-    input images)."""
-    first = getattr(model, "first", None)
-    scaling = str(getattr(first, "signal_scaling", "") or "").lower()
-    return "% signal change" if scaling in PERCENT_SCALINGS else INPUT_UNITS
+def effect_unit(summary: Any) -> str:
+    """Unit of the contrast estimates: percent signal change when the first-level data were
+    scaled to it (a first-level run, a study's subject folders and its group level), the
+    inputs' own units otherwise (second level: the units of the input images)."""
+    study = getattr(summary, "study", None)
+    if study is not None:
+        scaling = dict(study.first_level).get("signal_scaling")
+    else:
+        scaling = getattr(getattr(summary.model, "first", None), "signal_scaling", None)
+    text = str(scaling or "").lower()
+    percent = text in PERCENT_SCALINGS or text.startswith("percent")
+    return "% signal change" if percent else INPUT_UNITS
 
 
 def column(

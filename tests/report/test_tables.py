@@ -144,6 +144,24 @@ def test_effect_columns_one_cell_with_the_unit_in_the_header():
     class Model:
         first = First()
 
-    assert effect_unit(Model()) == "inputs' units"
-    Model.first.signal_scaling = "psc"
-    assert effect_unit(Model()) == "% signal change"
+    class Summary:
+        model = Model()
+        study = None
+
+    assert effect_unit(Summary()) == "inputs' units"
+    First.signal_scaling = "psc"
+    assert effect_unit(Summary()) == "% signal change"
+    # a study's subject folders describe their scaling in words
+    First.signal_scaling = "percent signal change per voxel and run, 100 (y / mean(y) - 1)"
+    assert effect_unit(Summary()) == "% signal change"
+
+    class Study:  # a study's group level: the subjects' effects are in percent
+        first_level = {"signal_scaling": "percent"}
+
+    class Group:
+        model = type("SecondModel", (), {"first": None})()
+        study = Study()
+
+    assert effect_unit(Group()) == "% signal change"
+    Study.first_level = {"signal_scaling": "none"}
+    assert effect_unit(Group()) == "inputs' units"
