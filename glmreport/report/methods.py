@@ -14,6 +14,7 @@ from .filters import MINUS, TIMES, fmt_dims, fmt_int, fmt_num, fmt_stat
 from .methods_notes import (
     cluster_map_sentence,
     conjunction_sentence,
+    effect_size_sentence,
     statistic_phrase,
     svc_phrase,
 )
@@ -67,11 +68,12 @@ def methods(
             "and in the units of each contrast's statistic."
         )
         paragraphs.extend(corrections)
-    tail = " ".join(
-        t
-        for t in (_labels_and_display(summary, atlases, cited), cluster_map_sentence(summary))
-        if t
+    sentences = (
+        effect_size_sentence(contrasts, cite_new),
+        _labels_and_display(summary, atlases, cited),
+        cluster_map_sentence(summary),
     )
+    tail = " ".join(t for t in sentences if t)
     if tail:
         paragraphs.append(tail)
     return tuple(paragraphs), cited

@@ -1,4 +1,5 @@
-"""Methods sentences of conjunctions, small-volume corrections and cluster index maps.
+"""Methods sentences of conjunctions, small-volume corrections, cluster index maps and effect
+sizes.
 
 Written from the summary like the rest of :mod:`glmreport.report.methods`, which calls these.
 """
@@ -6,6 +7,7 @@ Written from the summary like the rest of :mod:`glmreport.report.methods`, which
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..outputs.summary import Correction, Summary
 from .filters import fmt_int
@@ -76,3 +78,37 @@ def cluster_map_sentence(summary: Summary) -> str | None:
         "voxel holds its cluster's number in the table, negative for clusters of negative "
         "statistics)."
     )
+
+
+def effect_size_sentence(contrasts: Sequence[Any], cite: Cite) -> str | None:
+    """What the tables' effect-size columns hold (None when no table has them).
+
+    Parameters
+    ----------
+    contrasts : sequence of ContrastSection
+        The report's contrast sections; their corrections' tables name the columns shown.
+    """
+    keys: set[str] = set()
+    for contrast in contrasts:
+        for correction in contrast.corrections:
+            for table in (correction.peaks, correction.clusters):
+                if table is not None:
+                    keys.update(c.key for c in table.columns)
+    if "effect" not in keys:
+        return None
+    parts = [
+        "Peak tables give the contrast estimate at each peak in the units of the data with its "
+        "95% confidence interval (estimate \u00b1 t(0.975, dof) \u00d7 standard error; bounds "
+        "in the TSV files)"
+    ]
+    if "cohens_d" in keys:
+        parts.append("Cohen's d (the estimate over the model's residual standard deviation)")
+    if "partial_eta2" in keys:
+        parts.append(
+            "partial \u03b7\u00b2 for F contrasts (F\u00b7df\u2081 / (F\u00b7df\u2081 + df\u2082))"
+        )
+    text = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+    tail = (
+        "; cluster tables give the mean estimate over each cluster" if "mean_effect" in keys else ""
+    )
+    return f"{text} ({cite('lakens2013')}){tail}."
