@@ -362,3 +362,18 @@ def test_malformed_scheduler_address_is_an_error(address):
 def test_bad_timeout_is_an_error(timeout):
     with pytest.raises(ExecutionSettingError, match="timeout"):
         make_executor(scheduler="127.0.0.1:8786", timeout=timeout)
+
+
+def test_fork_server_preloads_the_task_module():
+    """The fork server imports the task's module once; workers are forked with it loaded."""
+    import functools
+
+    from glmreport.pipeline.execution.executors import preload_modules
+    from glmreport.pipeline.study_fit import fit_run
+
+    names = preload_modules(fit_run)
+    assert names[0] == "__main__" and "numpy" in names
+    assert "glmreport.pipeline.execution.worker" in names
+    assert names[-1] == fit_run.__module__ == "glmreport.pipeline.study_fit"
+    assert preload_modules(functools.partial(fit_run))[-1] == "glmreport.pipeline.study_fit"
+    assert "__main__" in preload_modules(None) and len(preload_modules(None)) == 3
