@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 from glmreport.cli import main
@@ -70,7 +71,7 @@ def _maps(folder: Path) -> dict[str, np.ndarray]:
     return {str(f.relative_to(folder)): np.asarray(nib.load(f).dataobj) for f in files}
 
 
-def test_results_folder_layout_and_summary(serial: Path):
+def test_results_folder_layout_and_summary(dataset: Path, serial: Path):
     summary = read_summary(serial)
     assert [c.name for c in summary.contrasts] == ["face > house", "faces"]
     assert summary.model.level == "second" and summary.model.n_inputs == 3
@@ -83,6 +84,21 @@ def test_results_folder_layout_and_summary(serial: Path):
         assert sub.model.mask.n_voxels == record.mask_voxels
         assert record.runs == 2 and record.scans == 60
         assert 0 < record.mean_fd < record.max_fd
+        assert record.dof == sub.model.dof and record.dof < 60
+        tables = sorted(
+            (dataset / "bids").rglob(f"sub-{record.id}_*_desc-confounds_timeseries.tsv")
+        )
+        fds = [pd.read_csv(t, sep="\t")["framewise_displacement"] for t in tables]
+        assert len(fds) == 2 and record.scrubbed == sum(int((fd > 0.5).sum()) for fd in fds)
+        assert list(record.design_matrices) == [
+            f"{record.folder}/{r.design_matrix}" for r in sub.model.first.runs
+        ]
+        spikes = 0
+        for path in record.design_matrices:
+            design = pd.read_csv(serial / path, sep="\t")
+            assert design.shape[0] == 30
+            spikes += sum(c.startswith("motion_outlier") for c in design.columns)
+        assert spikes == record.scrubbed
         assert set(record.effects) == {"face > house", "faces"}
         assert (serial / record.effects["faces"]).is_file()
         assert [c.corrections for c in sub.contrasts] == [(), ()]  # corrections: group only
