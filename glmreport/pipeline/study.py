@@ -223,7 +223,8 @@ def fit_subjects(
             owners[run.label] = subject
     if tasks:
         collector.start(len(set(owners[n].id for n in names)))
-        with make_executor(jobs, scheduler) as executor, contextlib.closing(collector):
+        pool = make_executor(jobs, scheduler, help_while_starting=True)
+        with pool as executor, contextlib.closing(collector):
             done = run_tasks(
                 executor,
                 fit_run,

@@ -120,7 +120,7 @@ def test_results_folder_layout_and_summary(dataset: Path, serial: Path):
 
 @pytest.mark.slow
 def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: Path):
-    """About 40 s on 2 busy cores, nearly all of it starting the forkserver pool and the
+    """About 15 s on 2 busy cores, nearly all of it starting the forkserver pool and the
     Dask cluster's worker process (each imports numpy, scipy and glmreport afresh)."""
     distributed = pytest.importorskip("distributed")
     expected = _maps(serial)
@@ -142,6 +142,38 @@ def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: 
         assert got.keys() == expected.keys()
         for name, values in expected.items():
             np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
+@pytest.mark.slow
+def test_run_fits_in_pool_workers_equal_those_of_this_process(dataset: Path):
+    """A study's pool also fits here while its workers start (so the test above may fit
+    every run here): a pool that never does checks the fits that come back from workers."""
+    from glmreport.pipeline.execution import LocalExecutor, SerialExecutor
+    from glmreport.pipeline.study import plan_study
+    from glmreport.pipeline.study_fit import RunTask, fit_run
+
+    config = load_config(dataset / "study.yaml")
+    plan = plan_study(config)
+    tasks = [
+        RunTask(
+            run=run,
+            subject_runs=subject.runs,
+            settings=config.model.study.first_level,
+            contrasts=plan.contrasts,
+        )
+        for subject in plan.study.subjects[:2]
+        for run in subject.runs
+    ]
+    here = SerialExecutor().map(fit_run, tasks)
+    with LocalExecutor(jobs=2) as pool:
+        there = pool.map(fit_run, tasks)
+    for a, b in zip(here, there, strict=True):
+        assert a.label == b.label and a.contrasts.keys() == b.contrasts.keys()
+        np.testing.assert_array_equal(a.mask, b.mask)
+        for name, result in a.contrasts.items():
+            np.testing.assert_array_equal(result.effect, b.contrasts[name].effect)
+            np.testing.assert_array_equal(result.variance, b.contrasts[name].variance)
+        assert a.design.equals(b.design) and a.digests == b.digests
 
 
 def test_resume_reuses_unchanged_subjects(dataset: Path, serial: Path, tmp_path: Path):

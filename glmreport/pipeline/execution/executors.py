@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import multiprocessing
 import pickle
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent import futures
@@ -120,13 +121,24 @@ class SerialExecutor(Executor):
     ) -> Iterator[Done]:
         check_picklable(fn, items, names, MAX_TASK_BYTES)
         for index, item in enumerate(items):
-            try:
-                with blas_controller().limit(limits=1, user_api="blas"):
-                    value = fn(item)
-            except Exception as exc:  # noqa: BLE001 - named and handed to the failure policy
-                yield Done(index, None, catch(exc).named(names[index]), exc)
-                continue
-            yield Done(index, value, None)
+            yield run_here(fn, item, index, names[index])
+
+
+def _start_workers(pool: futures.ProcessPoolExecutor, count: int) -> None:
+    """Make ``pool`` start its ``count`` workers (by giving each an empty task)."""
+    with contextlib.suppress(BrokenProcessPool, RuntimeError):
+        for _ in range(count):
+            pool.submit(int)
+
+
+def run_here(fn: Callable[[T], R], item: T, index: int, name: str) -> Done:
+    """Run one task in this process, BLAS limited to one thread; a failure comes back named."""
+    try:
+        with blas_controller().limit(limits=1, user_api="blas"):
+            value = fn(item)
+    except Exception as exc:  # noqa: BLE001 - named and handed to the failure policy
+        return Done(index, None, catch(exc).named(name), exc)
+    return Done(index, value, None)
 
 
 class LocalExecutor(Executor):
@@ -147,6 +159,12 @@ class LocalExecutor(Executor):
     start_method : {'forkserver', 'spawn'}, optional
     max_task_bytes : int
         Largest pickled task argument accepted.
+    help_while_starting : bool
+        While the workers start (the fork server imports numpy, scipy and glmreport: seconds
+        on a busy machine), this process runs tasks itself, one at a time, as
+        :class:`SerialExecutor` does; then it hands every remaining task to the workers. For
+        a batch of short tasks a pool is then not slower than one process. A task that kills
+        its process would kill this one: leave it off for such tasks.
     """
 
     def __init__(
@@ -155,6 +173,7 @@ class LocalExecutor(Executor):
         *,
         start_method: Literal["forkserver", "spawn"] | None = None,
         max_task_bytes: int = MAX_TASK_BYTES,
+        help_while_starting: bool = False,
     ) -> None:
         self.jobs = default_jobs() if jobs is None else check_jobs(jobs)
         methods = multiprocessing.get_all_start_methods()
@@ -163,6 +182,8 @@ class LocalExecutor(Executor):
             raise ValueError(f"start_method must be 'forkserver' or 'spawn', got {method!r}")
         self.start_method = method
         self.max_task_bytes = max_task_bytes
+        self.help_while_starting = help_while_starting
+        self._warm = False
         self._pool: futures.ProcessPoolExecutor | None = None
 
     def _get_pool(self, fn: Callable[..., Any] | None = None) -> futures.ProcessPoolExecutor:
@@ -181,6 +202,8 @@ class LocalExecutor(Executor):
         check_picklable(fn, items, names, self.max_task_bytes)
         pool = self._get_pool(fn)
         todo = iter(enumerate(items))
+        if self.help_while_starting and not self._warm:
+            yield from self._help(pool, fn, todo, names)
         pending: dict[futures.Future[Any], int] = {}
         try:
             while True:
@@ -195,6 +218,28 @@ class LocalExecutor(Executor):
         finally:
             for future in pending:
                 future.cancel()
+
+    def _help(
+        self,
+        pool: futures.ProcessPoolExecutor,
+        fn: Callable[[T], R],
+        todo: Iterator[tuple[int, T]],
+        names: list[str],
+    ) -> Iterator[Done]:
+        """Run tasks here, one at a time, while another thread starts the workers.
+
+        Starting a worker blocks until the fork server has imported the task's module, and
+        the pool cannot take tasks meanwhile; this process fits instead of waiting.
+        """
+        starter = threading.Thread(target=_start_workers, args=(pool, self.jobs), daemon=True)
+        starter.start()
+        while starter.is_alive():
+            here = next(todo, None)
+            if here is None:
+                break
+            yield run_here(fn, here[1], here[0], names[here[0]])
+        starter.join()
+        self._warm = True
 
     def _submit(
         self, pool: futures.ProcessPoolExecutor, fn: Callable[[T], R], item: T, name: str
@@ -225,6 +270,7 @@ class LocalExecutor(Executor):
 
     def _discard_pool(self) -> None:
         pool, self._pool = self._pool, None
+        self._warm = False
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
