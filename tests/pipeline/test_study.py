@@ -120,11 +120,14 @@ def test_results_folder_layout_and_summary(dataset: Path, serial: Path):
 
 @pytest.mark.slow
 def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: Path):
-    """About 15 s on 2 busy cores, nearly all of it starting the forkserver pool and the
-    Dask cluster's worker process (each imports numpy, scipy and glmreport afresh)."""
+    """About 15 s on 2 busy cores, nearly all of it starting the Dask cluster's worker
+    process. A study this small is fitted in this process even with ``jobs=2`` (said in the
+    log); the next test checks fits made by local pool workers."""
     distributed = pytest.importorskip("distributed")
     expected = _maps(serial)
-    pool = run(load_config(dataset / "study.yaml"), out=dataset / "pool", jobs=2)
+    said: list[str] = []
+    pool = run(load_config(dataset / "study.yaml"), out=dataset / "pool", jobs=2, log=said.append)
+    assert "6 small runs: fitted in this process" in " ".join(said)
     with distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=1,
@@ -149,7 +152,7 @@ def test_run_fits_in_pool_workers_equal_those_of_this_process(dataset: Path):
     """A study's pool also fits here while its workers start (so the test above may fit
     every run here): a pool that never does checks the fits that come back from workers."""
     from glmreport.pipeline.execution import LocalExecutor, SerialExecutor
-    from glmreport.pipeline.study import plan_study
+    from glmreport.pipeline.study import SMALL_STUDY, plan_study, voxel_scans
     from glmreport.pipeline.study_fit import RunTask, fit_run
 
     config = load_config(dataset / "study.yaml")
@@ -164,6 +167,7 @@ def test_run_fits_in_pool_workers_equal_those_of_this_process(dataset: Path):
         for subject in plan.study.subjects[:2]
         for run in subject.runs
     ]
+    assert voxel_scans(tasks) == 4 * 8 * 10 * 8 * 30 < SMALL_STUDY
     here = SerialExecutor().map(fit_run, tasks)
     with LocalExecutor(jobs=2) as pool:
         there = pool.map(fit_run, tasks)
