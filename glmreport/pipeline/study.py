@@ -45,9 +45,10 @@ from .study_subjects import subject_folder, write_subject
 #: Most notes kept in the summary (a large study can have one per run).
 MAX_NOTES = 200
 #: Runs holding fewer voxel-scans than this in all are fitted in this process, whatever
-#: ``jobs``: starting a local worker (importing numpy, scipy and glmreport, about 3 s of a
-#: core) costs more than such a study's fits (about 0.2 s per million voxel-scans).
-SMALL_STUDY = 50_000_000
+#: ``jobs``: starting local workers (importing numpy, scipy and glmreport, about 3 s of a
+#: core) costs more than they save on such a study (fits run at about 25 million
+#: voxel-scans per second of a core; two MNI 2 mm runs of 200 scans hold 430 million).
+SMALL_STUDY = 500_000_000
 
 
 def voxel_scans(tasks: Sequence[RunTask]) -> int:
