@@ -390,7 +390,8 @@ def test_a_pool_that_helps_while_starting_gives_the_same_results():
         with pytest.raises(TaskError, match="^task 3 of 3: events file sub-02_events.tsv"):
             pool.map(failing, range(3))  # run here: the workers are still starting
         found = pool.map(seeded_fit, range(8))
-        places = pool.map(process_id, range(4))  # the workers are up: nothing runs here now
+        pool._starter.join()  # the workers are up: nothing runs here now
+        places = pool.map(process_id, range(4))
     for a, b in zip(expected, found, strict=True):
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert os.getpid() not in places

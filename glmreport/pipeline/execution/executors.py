@@ -184,6 +184,7 @@ class LocalExecutor(Executor):
         self.max_task_bytes = max_task_bytes
         self.help_while_starting = help_while_starting
         self._warm = False
+        self._starter: threading.Thread | None = None
         self._pool: futures.ProcessPoolExecutor | None = None
 
     def _get_pool(self, fn: Callable[..., Any] | None = None) -> futures.ProcessPoolExecutor:
@@ -231,14 +232,16 @@ class LocalExecutor(Executor):
         Starting a worker blocks until the fork server has imported the task's module, and
         the pool cannot take tasks meanwhile; this process fits instead of waiting.
         """
-        starter = threading.Thread(target=_start_workers, args=(pool, self.jobs), daemon=True)
-        starter.start()
-        while starter.is_alive():
+        if self._starter is None:
+            self._starter = threading.Thread(
+                target=_start_workers, args=(pool, self.jobs), daemon=True
+            )
+            self._starter.start()
+        while self._starter.is_alive():
             here = next(todo, None)
             if here is None:
-                break
+                return  # all done here; the workers go on starting for the next batch
             yield run_here(fn, here[1], here[0], names[here[0]])
-        starter.join()
         self._warm = True
 
     def _submit(
@@ -270,13 +273,16 @@ class LocalExecutor(Executor):
 
     def _discard_pool(self) -> None:
         pool, self._pool = self._pool, None
-        self._warm = False
+        self._warm, self._starter = False, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Wait for running tasks, cancel queued ones and stop the workers."""
         pool, self._pool = self._pool, None
+        starter, self._starter, self._warm = self._starter, None, False
+        if starter is not None:
+            starter.join()  # the pool cannot shut down while a worker is being started
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
