@@ -10,7 +10,8 @@ The synthetic BIDS + fMRIPrep study of :func:`glmreport.datasets.study.write_stu
 - nilearn 0.14: ``tests/fixtures/study_nilearn.py`` (``FirstLevelModel(signal_scaling=0)``
   per run, ``compute_fixed_effects(precision_weighted=True)``, ``SecondLevelModel``), one
   process, as a user's loop runs;
-- glmreport: ``run(config, jobs=N)`` (a local process pool, default the cores), no report,
+- glmreport: ``run(config, jobs=N)`` (a local process pool, default the cores; a study under
+  500 million voxel-scans, as the default one, is fitted in the main process), no report,
   one uncorrected threshold; with ``--dask`` also on a Dask ``LocalCluster`` of N
   single-threaded worker processes on 127.0.0.1 (started before timing).
 

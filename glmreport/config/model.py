@@ -55,6 +55,7 @@ SECOND_KEYS = (
     "mask",
     "space",
     "nonsphericity",
+    "participants",
 )
 FIRST_KEYS = (
     "level",
@@ -118,6 +119,11 @@ def _second_level(raw: Any, base: Path, common: dict[str, Any]) -> ModelConfig:
         design=design,
         design_matrix=matrix,
         nonsphericity=nonsphericity,
+        participants=(
+            _path(raw["participants"], "model.participants", base)
+            if "participants" in raw
+            else None
+        ),
         **common,
     )
 

@@ -100,6 +100,8 @@ MODEL = {
     "nonsphericity": "Within-subject ANOVA (anova with a subject column, 3 or more cells): "
     "estimate the error covariance between the cells by ReML pooled over voxels and fit the "
     "whitened model (SPM's non-sphericity correction).",
+    "participants": "A BIDS participants.tsv: its columns (age, sex, group ...) join the inputs "
+    "through their sub entity, so covariates need not be copied into the inputs table.",
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -220,6 +222,7 @@ def _second_level() -> JSON:
             "description": MODEL["center_covariates"],
         },
         "nonsphericity": from_spec(ModelConfig, "nonsphericity", MODEL["nonsphericity"]),
+        "participants": {"type": "string", "description": MODEL["participants"]},
         **_common_model(),
     }
     return obj(only(properties, SECOND_KEYS), required=("inputs",), title="second level")

@@ -417,10 +417,8 @@ class ModelConfig:
     Attributes
     ----------
     level : {'second', 'first', 'maps', 'study'}
-    inputs : InputsSpec or None
-        Second level only.
-    design : DesignSpec or None
-        Second level only.
+    inputs, design, participants : InputsSpec, DesignSpec, Path or None
+        Second level only; ``participants.tsv``'s columns join the inputs on their ``sub``.
     design_matrix : Path or None
         The TSV of an explicit ``{matrix: ...}`` design.
     smoothing_fwhm : float
@@ -457,6 +455,7 @@ class ModelConfig:
     maps: tuple[MapSpec, ...] = ()
     nonsphericity: bool = False
     study: StudySpec | None = None
+    participants: Path | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -293,6 +293,7 @@ def protected_paths(config: Any) -> dict[Path, str]:
     elif spec is not None and spec.pattern:
         add(_glob_base(Path(spec.base_dir), spec.pattern), "the inputs of the glob")
     add(model.design_matrix, "the design matrix")
+    add(getattr(model, "participants", None), "participants.tsv")
     add(model.mask, "the mask")
     for run in model.runs:
         for kind in ("bold", "events", "confounds", "design"):

@@ -309,6 +309,14 @@ class StudySubject:
         ``--resume`` reuses the folder while this is unchanged.
     reused : bool
         Whether ``--resume`` kept the folder of an earlier run.
+    dof : float or None
+        Residual degrees of freedom of its fixed effects (the sum over its runs).
+    scrubbed : int or None
+        Scans given a spike regressor for framewise displacement over ``scrub.fd`` (None
+        without scrubbing).
+    design_matrices : tuple of RelPath
+        Each run's design matrix (TSV), in run order: what to look at when a subject stands
+        out.
     """
 
     id: str
@@ -321,6 +329,9 @@ class StudySubject:
     effects: Mapping[str, RelPath]
     inputs_hash: str
     reused: bool = field(default=False, metadata={OMIT_DEFAULT: True})
+    dof: float | None = field(default=None, metadata={OMIT_DEFAULT: True})
+    scrubbed: int | None = field(default=None, metadata={OMIT_DEFAULT: True})
+    design_matrices: tuple[RelPath, ...] = field(default=(), metadata={OMIT_DEFAULT: True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,6 +4,7 @@ correction) and contrasts, conjunctions included."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,12 +20,28 @@ from ..glm.results import ContrastResult, DesignMatrix, GLMFit
 from ..inputs.group import read_group_inputs
 from ..inputs.images import file_digests
 from ..inputs.masking import Masker
+from ..inputs.participants import join_participants, read_participants, require_values
 from ..inputs.tables import read_inputs_table, read_table
 from .prepared import Log, Prepared, quiet
 from .regions import small_volumes
 
 if TYPE_CHECKING:
     from ..glm.within_subject import WithinSubjectFit
+
+
+def with_participants(table: pd.DataFrame, path: Path, design: DesignSpec) -> pd.DataFrame:
+    """The inputs table with ``participants.tsv``'s columns joined on its ``sub`` entity.
+
+    Columns already in the inputs table are kept as they are; a design column that comes from
+    the participants file and is ``n/a`` for one of the inputs' subjects is an error.
+    """
+    participants = read_participants(path)
+    columns = [c for c in participants.columns if c != "sub" and c not in table.columns]
+    out = join_participants(table, participants, columns=columns, source=path.name)
+    used = [*design.covariates, *design.factors]
+    used += [c for c in (design.group, design.condition, design.subject) if c]
+    require_values(out, [c for c in used if c in columns], source=path.name)
+    return out
 
 
 def _contrasts_for(config: RunConfig, columns: tuple[str, ...], X: np.ndarray) -> list[tuple]:
@@ -49,6 +66,8 @@ def prepare_second_level(config: RunConfig, *, fit: bool = True, log: Log = quie
     """Load inputs, build the mask and design, and (if ``fit``) fit and compute contrasts."""
     model = config.model
     table = read_inputs_table(model.inputs)
+    if model.participants is not None:
+        table = with_participants(table, model.participants, model.design)
     digests = file_digests(list(table["path"]))
     spec = model.design
     if model.design_matrix is not None:

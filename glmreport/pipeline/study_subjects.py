@@ -24,7 +24,9 @@ from ..errors import ContrastError
 from ..glm.fixed_effects import fixed_effects
 from ..glm.results import ContrastResult
 from ..inputs.bids import StudySubject
+from ..inputs.confounds import SPIKE_PREFIX
 from ..inputs.masking import Masker
+from ..outputs.layout import run_design_name
 from ..outputs.results import ContrastOutput, RunOutput, write_results
 from .study_fit import RunFit, input_files
 
@@ -194,6 +196,7 @@ def write_subject(
         ),
     )
     mean_fd, max_fd = _fd(fits)
+    spikes = [c for f in fits for c in f.design.columns if str(c).startswith(SPIKE_PREFIX)]
     return {
         "id": subject.id,
         "runs": len(fits),
@@ -204,4 +207,7 @@ def write_subject(
         "max_fd": max_fd,
         "effects": {c.name: f"{name}/{c.maps.effect}" for c in summary.contrasts},
         "inputs_hash": key,
+        "dof": float(sum(f.dof for f in fits)),
+        "scrubbed": len(spikes) if config.model.study.first_level.scrub_fd is not None else None,
+        "design_matrices": [f"{name}/{run_design_name(f.label)}" for f in fits],
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fixtures.tiny_study import write_tiny_study
 
 from glmreport.cli import main
 from glmreport.datasets.study import write_study
@@ -95,3 +96,23 @@ def test_derivatives_not_a_folder(dataset: Path, capsys):
     assert "model.derivatives: fMRIPrep derivatives folder not found" in _refused(
         dataset, capsys, text
     )
+
+
+@pytest.mark.parametrize(
+    ("participants", "words"),
+    [
+        (None, "participants table not found"),
+        ("participant\tage\nsub-01\t3\n", "no participant_id column"),
+        ("participant_id\tage\nsub-01\t30\n", "no row for sub-02"),
+    ],
+)
+def test_second_level_participants(tmp_path: Path, capsys, participants, words):
+    write_tiny_study(tmp_path, n=3)
+    if participants is not None:
+        (tmp_path / "participants.tsv").write_text(participants)
+    text = (
+        "model:\n  inputs: {glob: 'sub-*_effect.nii.gz'}\n  participants: participants.tsv\n"
+        "  covariates: [age]\n  space: null\ncontrasts: [{name: m, t: intercept}]\n"
+        "report: {formats: []}\n"
+    )
+    assert words in _refused(tmp_path, capsys, text)

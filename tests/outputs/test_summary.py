@@ -287,6 +287,9 @@ def test_study_subjects_round_trip_and_fit_the_schema(data: dict, tmp_path: Path
             "max_fd": 0.61,
             "effects": {"face > house": "sub-01/maps/x_stat-effect_statmap.nii.gz"},
             "inputs_hash": "ab" * 32,
+            "dof": 180.0,
+            "scrubbed": 3,
+            "design_matrices": ["sub-01/design_matrix_sub-01_run-1.tsv"],
         },
         {
             "id": "02",

@@ -92,6 +92,10 @@ def current_key(_: int) -> object:
     return get_worker().get_current_task()
 
 
+def process_id(_: int) -> int:
+    return os.getpid()
+
+
 def die(_: int) -> int:
     """Kill the worker process running the task."""
     os._exit(3)
@@ -362,3 +366,32 @@ def test_malformed_scheduler_address_is_an_error(address):
 def test_bad_timeout_is_an_error(timeout):
     with pytest.raises(ExecutionSettingError, match="timeout"):
         make_executor(scheduler="127.0.0.1:8786", timeout=timeout)
+
+
+def test_fork_server_preloads_the_task_module():
+    """The fork server imports the task's module once; workers are forked with it loaded."""
+    import functools
+
+    from glmreport.pipeline.execution.executors import preload_modules
+    from glmreport.pipeline.study_fit import fit_run
+
+    names = preload_modules(fit_run)
+    assert names[0] == "__main__" and "numpy" in names
+    assert "glmreport.pipeline.execution.worker" in names
+    assert names[-1] == fit_run.__module__ == "glmreport.pipeline.study_fit"
+    assert preload_modules(functools.partial(fit_run))[-1] == "glmreport.pipeline.study_fit"
+    assert "__main__" in preload_modules(None) and len(preload_modules(None)) == 3
+
+
+def test_a_pool_that_helps_while_starting_gives_the_same_results():
+    """This process runs tasks while the workers start; every task runs once, in any place."""
+    expected = SerialExecutor().map(seeded_fit, range(8))
+    with LocalExecutor(jobs=2, help_while_starting=True) as pool:
+        with pytest.raises(TaskError, match="^task 3 of 3: events file sub-02_events.tsv"):
+            pool.map(failing, range(3))  # run here: the workers are still starting
+        found = pool.map(seeded_fit, range(8))
+        pool._starter.join()  # the workers are up: nothing runs here now
+        places = pool.map(process_id, range(4))
+    for a, b in zip(expected, found, strict=True):
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert os.getpid() not in places

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pandas as pd
 import pytest
 
 from glmreport.cli import main
@@ -70,7 +71,7 @@ def _maps(folder: Path) -> dict[str, np.ndarray]:
     return {str(f.relative_to(folder)): np.asarray(nib.load(f).dataobj) for f in files}
 
 
-def test_results_folder_layout_and_summary(serial: Path):
+def test_results_folder_layout_and_summary(dataset: Path, serial: Path):
     summary = read_summary(serial)
     assert [c.name for c in summary.contrasts] == ["face > house", "faces"]
     assert summary.model.level == "second" and summary.model.n_inputs == 3
@@ -83,6 +84,21 @@ def test_results_folder_layout_and_summary(serial: Path):
         assert sub.model.mask.n_voxels == record.mask_voxels
         assert record.runs == 2 and record.scans == 60
         assert 0 < record.mean_fd < record.max_fd
+        assert record.dof == sub.model.dof and record.dof < 60
+        tables = sorted(
+            (dataset / "bids").rglob(f"sub-{record.id}_*_desc-confounds_timeseries.tsv")
+        )
+        fds = [pd.read_csv(t, sep="\t")["framewise_displacement"] for t in tables]
+        assert len(fds) == 2 and record.scrubbed == sum(int((fd > 0.5).sum()) for fd in fds)
+        assert list(record.design_matrices) == [
+            f"{record.folder}/{r.design_matrix}" for r in sub.model.first.runs
+        ]
+        spikes = 0
+        for path in record.design_matrices:
+            design = pd.read_csv(serial / path, sep="\t")
+            assert design.shape[0] == 30
+            spikes += sum(c.startswith("motion_outlier") for c in design.columns)
+        assert spikes == record.scrubbed
         assert set(record.effects) == {"face > house", "faces"}
         assert (serial / record.effects["faces"]).is_file()
         assert [c.corrections for c in sub.contrasts] == [(), ()]  # corrections: group only
@@ -104,11 +120,14 @@ def test_results_folder_layout_and_summary(serial: Path):
 
 @pytest.mark.slow
 def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: Path):
-    """About 40 s on 2 busy cores, nearly all of it starting the forkserver pool and the
-    Dask cluster's worker process (each imports numpy, scipy and glmreport afresh)."""
+    """About 15 s on 2 busy cores, nearly all of it starting the Dask cluster's worker
+    process. A study this small is fitted in this process even with ``jobs=2`` (said in the
+    log); the next test checks fits made by local pool workers."""
     distributed = pytest.importorskip("distributed")
     expected = _maps(serial)
-    pool = run(load_config(dataset / "study.yaml"), out=dataset / "pool", jobs=2)
+    said: list[str] = []
+    pool = run(load_config(dataset / "study.yaml"), out=dataset / "pool", jobs=2, log=said.append)
+    assert "6 small runs: fitted in this process" in " ".join(said)
     with distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=1,
@@ -126,6 +145,39 @@ def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: 
         assert got.keys() == expected.keys()
         for name, values in expected.items():
             np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
+@pytest.mark.slow
+def test_run_fits_in_pool_workers_equal_those_of_this_process(dataset: Path):
+    """A study's pool also fits here while its workers start (so the test above may fit
+    every run here): a pool that never does checks the fits that come back from workers."""
+    from glmreport.pipeline.execution import LocalExecutor, SerialExecutor
+    from glmreport.pipeline.study import SMALL_STUDY, plan_study, voxel_scans
+    from glmreport.pipeline.study_fit import RunTask, fit_run
+
+    config = load_config(dataset / "study.yaml")
+    plan = plan_study(config)
+    tasks = [
+        RunTask(
+            run=run,
+            subject_runs=subject.runs,
+            settings=config.model.study.first_level,
+            contrasts=plan.contrasts,
+        )
+        for subject in plan.study.subjects[:2]
+        for run in subject.runs
+    ]
+    assert voxel_scans(tasks) == 4 * 8 * 10 * 8 * 30 < SMALL_STUDY
+    here = SerialExecutor().map(fit_run, tasks)
+    with LocalExecutor(jobs=2) as pool:
+        there = pool.map(fit_run, tasks)
+    for a, b in zip(here, there, strict=True):
+        assert a.label == b.label and a.contrasts.keys() == b.contrasts.keys()
+        np.testing.assert_array_equal(a.mask, b.mask)
+        for name, result in a.contrasts.items():
+            np.testing.assert_array_equal(result.effect, b.contrasts[name].effect)
+            np.testing.assert_array_equal(result.variance, b.contrasts[name].variance)
+        assert a.design.equals(b.design) and a.digests == b.digests
 
 
 def test_resume_reuses_unchanged_subjects(dataset: Path, serial: Path, tmp_path: Path):

@@ -102,7 +102,11 @@ def run_tasks(
 
 
 def make_executor(
-    jobs: int | None = None, scheduler: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    help_while_starting: bool = False,
 ) -> Executor:
     """The executor for ``--jobs`` and ``--scheduler``: a scheduler wins over ``jobs``.
 
@@ -114,6 +118,9 @@ def make_executor(
         Address of a running Dask scheduler.
     timeout : float
         Seconds to wait for the scheduler.
+    help_while_starting : bool
+        A local pool: this process runs tasks too until the first worker is ready
+        (:class:`LocalExecutor`).
 
     Raises
     ------
@@ -122,4 +129,6 @@ def make_executor(
     if scheduler is not None:
         return DaskExecutor(scheduler, timeout=timeout)
     count = default_jobs() if jobs is None else check_jobs(jobs)
-    return SerialExecutor() if count == 1 else LocalExecutor(count)
+    if count == 1:
+        return SerialExecutor()
+    return LocalExecutor(count, help_while_starting=help_while_starting)
