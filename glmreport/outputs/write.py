@@ -101,7 +101,7 @@ def write_nifti(
     set."""
     data = np.asarray(data)
     if dtype is not None:
-        data = data.astype(dtype)
+        data = data.astype(dtype, copy=False)
     else:
         data = data.astype(np.uint8) if data.dtype == bool else data.astype(np.float32)
     img = nib.Nifti1Image(data, affine)
