@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import math
 import os
@@ -111,10 +112,13 @@ def write_nifti(
     if not str(path).endswith(".gz"):
         nib.save(img, path)
         return
-    Path(path).write_bytes(gzip_bytes(img.to_bytes()))
+    stream = io.BytesIO()
+    img.to_stream(stream)
+    with stream.getbuffer() as raw:  # compressed from the buffer: no copy of the file
+        Path(path).write_bytes(gzip_bytes(raw))
 
 
-def gzip_bytes(raw: bytes) -> bytes:
+def gzip_bytes(raw: bytes | memoryview) -> bytes:
     """``raw`` as one gzip member (a valid ``.gz`` file, no name, modification time 0).
 
     Run-length deflate (``Z_RLE``): a statistical map is mostly runs of zeros around noisy
