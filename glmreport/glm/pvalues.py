@@ -70,7 +70,8 @@ def _t_p_z(t: np.ndarray, dof: float) -> tuple[np.ndarray, np.ndarray]:
         x = dof / (dof + t * t)
     # log P(T > |t|) = log(0.5 I_x(dof/2, 1/2))
     log_tail = math.log(0.5) + _log_betainc(0.5 * dof, 0.5, x)
-    z = np.where(t >= 0, -special.ndtri_exp(log_tail), special.ndtri_exp(log_tail))
+    deviate = special.ndtri_exp(log_tail)  # once: z is its negation where t >= 0
+    z = np.where(t >= 0, -deviate, deviate)
     return p, np.clip(z, -Z_CLIP, Z_CLIP)
 
 
@@ -81,7 +82,13 @@ def _f_p_z(f: np.ndarray, df_num: int, dof: float) -> tuple[np.ndarray, np.ndarr
     with np.errstate(invalid="ignore", divide="ignore"):
         x_upper = dof / (dof + d1f)
         x_lower = d1f / (d1f + dof)
-    log_upper = _log_betainc(0.5 * dof, 0.5 * df_num, x_upper)
-    log_lower = _log_betainc(0.5 * df_num, 0.5 * dof, x_lower)
-    z = np.where(p <= 0.5, -special.ndtri_exp(log_upper), special.ndtri_exp(log_lower))
+    upper = np.asarray(p <= 0.5)
+    # each tail only where it gives z (the same values as computing both everywhere)
+    half_dof = np.broadcast_to(0.5 * np.asarray(dof, dtype=np.float64), upper.shape)
+    half_num = np.broadcast_to(0.5 * np.asarray(df_num, dtype=np.float64), upper.shape)
+    log_upper = _log_betainc(half_dof[upper], half_num[upper], x_upper[upper])
+    log_lower = _log_betainc(half_num[~upper], half_dof[~upper], x_lower[~upper])
+    z = np.empty(upper.shape)
+    z[upper] = -special.ndtri_exp(log_upper)
+    z[~upper] = special.ndtri_exp(log_lower)
     return p, np.clip(z, -Z_CLIP, Z_CLIP)

@@ -33,6 +33,7 @@ __all__ = [
     "empty_peaks_table",
     "find_clusters",
     "label_clusters",
+    "mask_box",
 ]
 
 _CLUSTER_DTYPES = {
@@ -110,6 +111,19 @@ def label_clusters(surviving3d: np.ndarray, connectivity: int = 26) -> tuple[np.
     return labels.astype(np.int32, copy=False), int(n)
 
 
+def mask_box(mask: np.ndarray) -> tuple[slice, ...]:
+    """The smallest box of ``mask`` holding all its voxels (an empty box for an empty mask).
+
+    Components labelled within the box are those of the whole volume, numbered alike: the
+    box keeps the voxels' C order and no voxel outside it can join them.
+    """
+    box = []
+    for axis in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        box.append(slice(int(hit[0]), int(hit[-1]) + 1) if hit.size else slice(0, 0))
+    return tuple(box)
+
+
 def _sign_groups(surviving: np.ndarray, sign: np.ndarray | None) -> list[np.ndarray]:
     """Split ``surviving`` into the positive (sign >= 0) and negative (sign < 0) voxels."""
     if sign is None:
@@ -155,13 +169,14 @@ def apply_extent(
     if min_size <= 1 or not surviving.any():
         return surviving.copy()
     keep = np.zeros_like(surviving)
-    vol = np.zeros(mask3d.shape, dtype=bool)
+    box = mask3d[mask_box(mask3d)]
+    vol = np.zeros(box.shape, dtype=bool)
     for group in _sign_groups(surviving, sign):
         if not group.any():
             continue
-        vol[mask3d] = group
+        vol[box] = group
         lab3d, n = ndimage.label(vol, structure=neighbours)
-        lab = lab3d[mask3d]
+        lab = lab3d[box]
         sizes = np.bincount(lab, minlength=n + 1)
         big = sizes >= min_size
         big[0] = False
@@ -244,9 +259,13 @@ def find_clusters(
     new_id[final_order + 1] = np.arange(1, n_total + 1)
     out_labels[surviving] = new_id[raw[surviving]]
 
-    ijk_mask = np.argwhere(mask)  # (v, 3), C order == in-mask order
+    in_mask = np.flatnonzero(mask)  # in-mask order == C order
+
+    def ijk(idx: np.ndarray) -> np.ndarray:  # voxel indices of in-mask voxels
+        return np.stack(np.unravel_index(in_mask[idx], mask.shape), axis=1)
+
     cand = candidates(
-        surv_idx, ijk_mask[surv_idx], out_labels[surv_idx], height[surv_idx], mask.shape, affine
+        surv_idx, ijk(surv_idx), out_labels[surv_idx], height[surv_idx], mask.shape, affine
     )
     kept_rank = select_peaks(
         cand, n_total, min_distance_mm=min_distance_mm, max_subpeaks=max_subpeaks
@@ -259,7 +278,7 @@ def find_clusters(
     )
     main_vox = peak_vox[final_order]
     clusters = table.clusters(
-        main_vox, apply_affine(affine, ijk_mask[main_vox].astype(np.float64)), is_neg[final_order]
+        main_vox, apply_affine(affine, ijk(main_vox).astype(np.float64)), is_neg[final_order]
     )
     peaks = table.peaks(cand, kept_rank, max_subpeaks)
     return ClusterSet(clusters=clusters, peaks=peaks, labels=out_labels)
@@ -303,14 +322,15 @@ def _components(
         Number of positive components and of all components.
     """
     raw = np.zeros(surviving.size, dtype=np.int64)
-    vol = np.zeros(mask.shape, dtype=bool)
+    box = mask[mask_box(mask)]
+    vol = np.zeros(box.shape, dtype=bool)
     n_pos = n_total = 0
     for gi, group in enumerate((surviving & ~negative, negative)):
         if not group.any():
             continue
-        vol[mask] = group
+        vol[box] = group
         lab3d, n = ndimage.label(vol, structure=neighbours)
-        lab = lab3d[mask].astype(np.int64)
+        lab = lab3d[box].astype(np.int64)
         raw[group] = lab[group] + n_total
         n_total += n
         if gi == 0:
@@ -413,9 +433,12 @@ def voxel_index(xyz: np.ndarray, *, mask: np.ndarray, affine: np.ndarray) -> np.
     if len(xyz) == 0:
         return np.zeros(0, dtype=np.int64)
     ijk = np.rint(apply_affine(np.linalg.inv(affine), xyz)).astype(np.int64)
-    index = np.full(mask.shape, -1, dtype=np.int64)
-    index[mask] = np.arange(int(mask.sum()))
     inside = np.all((ijk >= 0) & (ijk < np.array(mask.shape)), axis=1)
     out = np.full(len(ijk), -1, dtype=np.int64)
-    out[inside] = index[tuple(ijk[inside].T)]
+    in_mask = np.flatnonzero(mask)  # sorted: position == in-mask index
+    if not in_mask.size:
+        return out
+    flat = np.ravel_multi_index(tuple(ijk[inside].T), mask.shape)
+    pos = np.minimum(np.searchsorted(in_mask, flat), in_mask.size - 1)
+    out[inside] = np.where(in_mask[pos] == flat, pos, -1)
     return out

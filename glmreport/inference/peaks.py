@@ -32,7 +32,7 @@ def local_maxima(
     values : (s,) ndarray
         Height of each voxel.
     shape : tuple of int
-        Shape of the volume.
+        Shape of the volume (the voxels lie within it; only their box is used).
 
     Returns
     -------
@@ -40,8 +40,12 @@ def local_maxima(
         True where no neighbour of the same cluster is strictly higher, nor equal and earlier
         in C order (a plateau is represented by its first voxel in C order).
     """
-    padded = tuple(s + 2 for s in shape)
-    flat = np.ravel_multi_index(tuple((ijk + 1).T), padded)
+    if labels.size == 0:
+        return np.zeros(0, dtype=bool)
+    # the box of the cluster voxels, padded by one: the neighbours outside it are no cluster's
+    low = ijk.min(axis=0)
+    padded = tuple(int(n) + 2 for n in ijk.max(axis=0) - low + 1)
+    flat = np.ravel_multi_index(tuple((ijk - low + 1).T), padded)
     lab_vol = np.zeros(padded, dtype=np.int64).ravel()
     val_vol = np.full(padded, -np.inf).ravel()
     lab_vol[flat] = labels

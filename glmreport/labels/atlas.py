@@ -33,6 +33,7 @@ from .atlas_images import (
     as_codes,
     deterministic_names,
     load_atlas_image,
+    present_codes,
     prob_scale,
     probabilistic_names,
 )
@@ -207,7 +208,7 @@ def _build(spec: AtlasSpec, located: Located, *, data_space: str | None) -> Load
     else:
         stored = as_codes(data, image, spec)
         if raw_names is None:
-            present = np.unique(stored)
+            present = present_codes(stored)
             names = {int(v): f"label {int(v)}" for v in present if v > 0}
         else:
             if xml_type == "probabilistic":  # FSL max-prob summary image: index + 1

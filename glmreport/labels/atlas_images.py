@@ -103,11 +103,21 @@ def _few(values: Sequence[int], n: int = 5) -> str:
     return shown + (f" (and {len(values) - n} more)" if len(values) > n else "")
 
 
+def present_codes(codes: np.ndarray) -> np.ndarray:
+    """The distinct values of non-negative integer codes, increasing (``np.unique``): counted
+    by value when the largest is small, which takes a fraction of a sort's time."""
+    codes = np.asarray(codes)
+    small = codes.size and np.issubdtype(codes.dtype, np.integer) and codes.min() >= 0
+    if small and codes.max() < 1 << 20:
+        return np.flatnonzero(np.bincount(codes.ravel())).astype(codes.dtype)
+    return np.unique(codes)
+
+
 def deterministic_names(
     codes: np.ndarray, names: dict[int, str], image: Path, labels: Path, spec: AtlasSpec
 ) -> dict[int, str]:
     """The names of the codes > 0; every value in the image must have one."""
-    present = np.unique(codes)
+    present = present_codes(codes)
     present = present[present > 0]
     unnamed = [int(v) for v in present if int(v) not in names]
     if unnamed:

@@ -97,6 +97,9 @@ class _MapWriter:
     def __init__(self, folder: Path, masker: Masker, base: Path | None) -> None:
         self.folder, self.masker, self.base = folder, masker, base
         self.jobs: list[tuple[Path, np.ndarray]] = []
+        # in-mask voxels' positions in a volume flattened in Fortran order (NIfTI's order)
+        mask = masker.mask
+        self.f_index = np.ravel_multi_index(np.nonzero(mask), mask.shape, order="F")
 
     def add(
         self, rel: str, values: np.ndarray, sidecar: Mapping[str, Any], *, dtype: Any = np.float32
@@ -106,9 +109,20 @@ class _MapWriter:
         write_json(self.folder / sidecar_name(rel), meta)
         return rel
 
+    def _volume(self, values: np.ndarray) -> np.ndarray:
+        """``masker.inverse(values)`` laid out in Fortran order, the order of a NIfTI file's
+        data: nibabel then writes it without a strided copy (the same bytes)."""
+        shape = self.masker.mask.shape
+        rows = values.reshape(-1, values.shape[-1])  # (1, v) or (k, v)
+        size = int(np.prod(shape))
+        flat = np.zeros(size * len(rows), dtype=values.dtype)
+        for k, row in enumerate(rows):
+            flat[k * size + self.f_index] = row
+        return flat.reshape(shape if values.ndim == 1 else (*shape, len(rows)), order="F")
+
     def _write(self, job: tuple[Path, np.ndarray]) -> None:
         path, values = job
-        write_nifti(path, self.masker.inverse(values), self.masker.affine, dtype=values.dtype)
+        write_nifti(path, self._volume(values), self.masker.affine, dtype=values.dtype)
 
     def flush(self) -> None:
         workers = min(len(self.jobs), os.cpu_count() or 1) or 1

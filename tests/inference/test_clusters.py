@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 from scipy import ndimage
 
-from glmreport.inference.clusters import ClusterSet, apply_extent, find_clusters, label_clusters
+from glmreport.inference.clusters import (
+    ClusterSet,
+    apply_extent,
+    find_clusters,
+    label_clusters,
+    mask_box,
+    voxel_index,
+)
+from glmreport.inference.peaks import local_maxima
 from glmreport.inference.results import CLUSTER_COLUMNS, PEAK_COLUMNS
 
 SHAPE = (20, 20, 20)
@@ -280,3 +288,63 @@ def test_large_map_is_fast_and_consistent():
     ext = ndimage.maximum(np.abs(z), cset.labels, np.arange(1, len(cset.clusters) + 1))
     np.testing.assert_allclose(np.abs(main["peak_value"].to_numpy()), ext)
     np.testing.assert_allclose(cset.clusters["peak_value"], main["peak_value"])
+
+
+def test_labelling_in_the_mask_box_is_that_of_the_whole_volume():
+    """Clusters are labelled within the mask's bounding box, peaks within their clusters' box
+    and coordinates looked up in the mask's flat indices: the same labels, numbering, peaks
+    and indices as on the whole volume (brute force here)."""
+    rng = np.random.default_rng(3)
+    shape = (30, 26, 22)
+    ii, jj, kk = np.indices(shape)
+    mask = (ii - 14) ** 2 / 100 + (jj - 12) ** 2 / 64 + (kk - 11) ** 2 / 49 < 1
+    assert mask_box(mask) == (slice(5, 24), slice(5, 20), slice(5, 18))
+    z = ndimage.gaussian_filter(rng.normal(size=shape), 1.2)[mask] * 6
+    surviving = np.abs(z) > 1.0
+    for conn in (6, 26):
+        neighbours = ndimage.generate_binary_structure(3, {6: 1, 18: 2, 26: 3}[conn])
+        expected = np.zeros(z.size, dtype=np.int64)
+        for group in (surviving & (z >= 0), surviving & (z < 0)):
+            lab, _ = ndimage.label(_volume(group, mask), neighbours)
+            expected[group] = lab[mask][group] + expected.max()
+        result = find_clusters(
+            z, surviving, mask=mask, affine=_affine(), two_sided=True, connectivity=conn
+        )
+        # the same partition of the voxels, sizes and peak heights
+        pairs = np.unique(np.c_[expected[surviving], result.labels[surviving]], axis=0)
+        assert len(pairs) == len(np.unique(expected[surviving])) == len(result.clusters)
+        kept = apply_extent(surviving, np.sign(z), mask, 5, connectivity=conn)
+        sizes = np.bincount(expected)[expected]
+        np.testing.assert_array_equal(kept, surviving & (sizes >= 5))
+    ijk = np.argwhere(np.ones(shape, bool))[::7]
+    index = np.full(shape, -1, dtype=np.int64)
+    index[mask] = np.arange(mask.sum())
+    xyz = ijk @ _affine()[:3, :3].T + _affine()[:3, 3]
+    xyz = np.r_[xyz, [[-500.0, 0, 0], [200.0, 200, 200]]]
+    np.testing.assert_array_equal(
+        voxel_index(xyz, mask=mask, affine=_affine()), np.r_[index[tuple(ijk.T)], -1, -1]
+    )
+    labels = np.ones(surviving.sum(), dtype=np.int64)
+    vox = np.argwhere(mask)[surviving]
+    got = local_maxima(vox, labels, z[surviving], shape)
+    full = np.full(shape, -np.inf)
+    full[tuple(vox.T)] = z[surviving]
+    padded = np.pad(full, 1, constant_values=-np.inf)
+    brute = [
+        all(
+            padded[i + 1 + a, j + 1 + b, k + 1 + c] < full[i, j, k]
+            or ((a, b, c) > (0, 0, 0) and padded[i + 1 + a, j + 1 + b, k + 1 + c] == full[i, j, k])
+            for a in (-1, 0, 1)
+            for b in (-1, 0, 1)
+            for c in (-1, 0, 1)
+            if (a, b, c) != (0, 0, 0)
+        )
+        for i, j, k in vox
+    ]
+    np.testing.assert_array_equal(got, brute)
+
+
+def _volume(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    vol = np.zeros(mask.shape, dtype=values.dtype)
+    vol[mask] = values
+    return vol

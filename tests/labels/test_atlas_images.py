@@ -15,6 +15,7 @@ from glmreport.labels.atlas_images import (
     as_codes,
     deterministic_names,
     load_atlas_image,
+    present_codes,
     prob_scale,
     probabilistic_names,
 )
@@ -69,3 +70,19 @@ def test_names_must_cover_the_image():
     }
     with pytest.raises(AtlasError, match="3 volumes"):
         probabilistic_names(3, {1: "a", 2: "b"}, P, P, SPEC)
+
+
+@pytest.mark.parametrize(
+    "codes",
+    [
+        np.array([[0, 3, 3], [7, 0, 1]], dtype=np.int64),
+        np.array([5, 5, 2], dtype=np.uint8),
+        np.array([0, 1 << 22, 4], dtype=np.int64),  # large values: sorted instead
+        np.array([-1, 2, 2], dtype=np.int32),
+        np.zeros((0, 3), dtype=np.int64),
+    ],
+)
+def test_present_codes_are_the_distinct_values(codes):
+    got = present_codes(codes)
+    np.testing.assert_array_equal(got, np.unique(codes))
+    assert got.dtype == codes.dtype

@@ -13,7 +13,7 @@ import pytest
 from glmreport.glm.results import ContrastResult
 from glmreport.inference.results import CLUSTER_COLUMNS, PEAK_COLUMNS, CorrectionResult
 from glmreport.inputs.masking import Masker
-from glmreport.outputs.results import ContrastOutput, RunOutput, write_results
+from glmreport.outputs.results import ContrastOutput, RunOutput, _MapWriter, write_results
 from glmreport.outputs.summary import read_summary
 
 N = 8
@@ -153,3 +153,17 @@ def test_a_model_key_outside_the_contract_is_a_bug(tmp_path: Path):
         write_results(out, _run(tmp_path, model=model))
     assert not (out / "summary.json").exists()
     assert not (out / "dataset_description.json").exists()
+
+
+@pytest.mark.parametrize("rows", [None, 1, 3])
+def test_maps_are_laid_out_in_nifti_order_with_the_same_values(tmp_path, rows):
+    """A map's volume is built in Fortran order (NIfTI's) from its in-mask values: the same
+    array as ``Masker.inverse``, for one volume and for several."""
+    rng = np.random.default_rng(5)
+    mask = rng.random((7, 6, 5)) > 0.4
+    masker = Masker(mask=mask, affine=np.eye(4))
+    shape = (int(mask.sum()),) if rows is None else (rows, int(mask.sum()))
+    values = rng.normal(size=shape).astype(np.float32)
+    volume = _MapWriter(tmp_path, masker, None)._volume(values)
+    assert volume.flags.f_contiguous and volume.dtype == np.float32
+    np.testing.assert_array_equal(volume, masker.inverse(values))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
+import nibabel as nib
 import numpy as np
 import pytest
 
 from glmreport.errors import OutputError
 from glmreport.outputs.derivative import dataset_description
-from glmreport.outputs.write import staged_output, write_json
+from glmreport.outputs.write import gzip_bytes, staged_output, write_json, write_nifti
 
 
 def test_staged_output_is_atomic(tmp_path):
@@ -40,3 +42,25 @@ def test_staged_output_is_atomic(tmp_path):
 def test_json_non_finite_to_null(tmp_path):
     write_json(tmp_path / "a.json", {"x": float("inf"), "y": np.float32(1.5), "z": np.arange(2)})
     assert json.loads((tmp_path / "a.json").read_text()) == {"x": None, "y": 1.5, "z": [0, 1]}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint8, np.int32])
+def test_nifti_gz_holds_the_bytes_nibabel_writes(tmp_path, dtype):
+    """A ``.nii.gz`` is one gzip member whose content is, byte for byte, the ``.nii`` that
+    nibabel writes for the same image (only the deflate strategy differs)."""
+    rng = np.random.default_rng(0)
+    data = np.zeros((9, 8, 7), dtype=np.float32)
+    data[2:7, 2:6, 1:6] = rng.normal(size=(5, 4, 5)) * 40
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    affine[:3, 3] = [-9, -8, -7]
+    write_nifti(tmp_path / "a.nii.gz", data, affine, dtype=dtype)
+    write_nifti(tmp_path / "a.nii", data, affine, dtype=dtype)
+    packed = (tmp_path / "a.nii.gz").read_bytes()
+    assert packed[:2] == b"\x1f\x8b"
+    assert gzip.decompress(packed) == (tmp_path / "a.nii").read_bytes()
+    img = nib.load(tmp_path / "a.nii.gz")
+    assert img.get_data_dtype() == np.dtype(dtype)
+    np.testing.assert_array_equal(np.asarray(img.dataobj), data.astype(dtype))
+    np.testing.assert_array_equal(img.affine, affine)
+    assert int(img.header["sform_code"]) == 1 and int(img.header["qform_code"]) == 1
+    assert gzip_bytes(b"") and gzip.decompress(gzip_bytes(b"abc" * 1000)) == b"abc" * 1000
