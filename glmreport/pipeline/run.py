@@ -6,18 +6,15 @@ config -> inputs -> glm (design -> fit -> contrasts) -> inference (corrections -
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..config.specs import RunConfig
 from ..errors import ConfigError
-from ..outputs.provenance import package_versions, platform_info
-from ..outputs.results import ContrastOutput, RunOutput, write_results
+from ..outputs.results import ContrastOutput
 from ..outputs.safety import protected_paths
-from ..outputs.shareable import share_command, share_path
 from ..outputs.write import staged_output
+from .finish import Clock, Destination, finish_run
 from .infer import infer, label
 from .maps import prepare_maps
 from .prepared import Log, Prepared, quiet
@@ -79,25 +76,27 @@ def run(
     Path
         The results folder.
     """
-    started = datetime.now(timezone.utc)
-    t0 = time.perf_counter()
+    clock = Clock()
     base = config.source.parent if config.source else Path.cwd()
     target = Path(out) if out is not None else config.output
     if target is None:
         target = base / "results"
-    target = Path(target).resolve()
-    formats = config.report.formats if formats is None else tuple(formats)
+    dest = Destination(
+        target=Path(target).resolve(),
+        base=base,
+        clock=clock,
+        command=command,
+        formats=config.report.formats if formats is None else tuple(formats),
+        log=log,
+    )
     if config.model.level == "study":
         from .study_run import run_study
 
         return run_study(
             config,
-            target=target,
+            dest,
             overwrite=overwrite,
-            formats=formats,
             progress=progress,
-            log=log,
-            command=command,
             jobs=jobs,
             scheduler=scheduler,
             resume=resume,
@@ -105,25 +104,19 @@ def run(
     # files the run reads: a folder holding one is never replaced (checked again at the end,
     # with every input actually read)
     protected = protected_paths(config)
-    with staged_output(target, overwrite=overwrite, protected=protected) as stage:
+    with staged_output(dest.target, overwrite=overwrite, protected=protected) as stage:
         prepared = prepare(config, log=log)
         protected.update({Path(i["path"]): "the input" for i in prepared.inputs if i.get("path")})
         results = infer(config, prepared, progress=progress, log=log)
         results, atlas_info = label(config, prepared, results, log)
         log("quality checks")
         checks = quality_checks(config, prepared)
-        seeds = {
-            f"{c.name}/{corr.desc}": corr.params["seed"]
-            for c, corrs in results
-            for corr in corrs
-            if "seed" in corr.params
-        }
-        run_output = RunOutput(
-            title=config.title,
-            model=prepared.model,
-            masker=prepared.masker,
-            design=prepared.design,
-            inputs=prepared.inputs,
+        finish_run(
+            stage,
+            config,
+            prepared,
+            results=results,
+            dest=dest,
             contrasts=tuple(
                 ContrastOutput(
                     contrast=c,
@@ -135,36 +128,9 @@ def run(
                 for c, corrs in results
             ),
             atlases=atlas_info,
-            inference={
-                "connectivity": config.clusters.connectivity,
-                "peak_min_distance_mm": config.clusters.min_distance_mm,
-                "max_subpeaks": config.clusters.max_subpeaks,
-            },
-            extra_designs=prepared.extra_designs,
-            config_file=str(config.source) if config.source else None,
-            config_text=config.text,
-            provenance={
-                "versions": package_versions(),
-                **platform_info(),
-                "started": started.isoformat(timespec="seconds"),
-                "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "run_time_s": round(time.perf_counter() - t0, 3),
-                "seeds": seeds,
-                "command": share_command(command, base),
-                "results_folder": share_path(target, base)[0],
-            },
-            shared_from=base,
-            results_folder=target,
             qc=checks,
         )
-        log("writing results")
-        write_results(stage, run_output)
-        if formats:
-            from ..report.render import render_report  # matplotlib and jinja2 only when needed
-
-            log(f"rendering report ({', '.join(formats)})")
-            render_report(stage, formats=formats)
-    return target
+    return dest.target
 
 
 def validate(config: RunConfig) -> Prepared | None:

@@ -28,6 +28,7 @@ from ..inputs.confounds import SPIKE_PREFIX
 from ..inputs.masking import Masker
 from ..outputs.layout import run_design_name
 from ..outputs.results import ContrastOutput, RunOutput, write_results
+from .finish import inference_options
 from .study_fit import RunFit, input_files
 
 FIXED_EFFECTS = (
@@ -183,11 +184,7 @@ def write_subject(
             inputs=inputs,
             contrasts=tuple(ContrastOutput(contrast=c, corrections=()) for c in combined),
             extra_designs={f.label: f.design for f in fits},
-            inference={
-                "connectivity": config.clusters.connectivity,
-                "peak_min_distance_mm": config.clusters.min_distance_mm,
-                "max_subpeaks": config.clusters.max_subpeaks,
-            },
+            inference=inference_options(config),
             config_file=str(config.source) if config.source else None,
             config_text=config.text,
             provenance={**provenance, "results_folder": f"{name}"},
