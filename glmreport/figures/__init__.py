@@ -13,6 +13,7 @@ from __future__ import annotations
 from .brain import (
     plot_cluster_thumbnails,
     plot_glass_brain,
+    plot_map_glass_brain,
     plot_ortho,
     plot_slices,
     slice_cuts,
@@ -21,6 +22,7 @@ from .checks import (
     InputPoint,
     PHistogram,
     plot_correlation_matrix,
+    plot_framewise_displacement,
     plot_input_outliers,
     plot_p_histograms,
 )
@@ -28,7 +30,7 @@ from .display import Background, load_background, resample, to_display
 from .distributions import ThresholdLine, plot_histogram, plot_null_distribution
 from .matrices import MatrixLayout, matrix_layout, plot_contrast_matrix, plot_design_matrix
 from .mosaic import CONTOUR_STYLES, ColorScale, colorize
-from .png import Png
+from .png import Png, read_png
 from .style import (
     DEFAULT_DPI,
     NEGATIVE_CMAP,
@@ -42,6 +44,9 @@ __all__ = [
     "InputPoint",
     "PHistogram",
     "plot_correlation_matrix",
+    "plot_framewise_displacement",
+    "plot_map_glass_brain",
+    "read_png",
     "plot_input_outliers",
     "plot_p_histograms",
     "Background",

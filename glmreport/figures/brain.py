@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .display import Background, orient
+from .display import Background, orient, to_display
 from .mosaic import ColorScale, Panel, colorize, compose
 from .png import Png
 from .style import (
@@ -32,6 +32,7 @@ __all__ = [
     "POSITIVE_COLORS",
     "plot_cluster_thumbnails",
     "plot_glass_brain",
+    "plot_map_glass_brain",
     "plot_ortho",
     "plot_slices",
     "slice_cuts",
@@ -319,3 +320,35 @@ def _mm(value: float) -> str:
 
 def _mm_label(axis: int, mm: float) -> str:
     return f"{'xyz'[axis]} = {_mm(mm)}"
+
+
+def plot_map_glass_brain(
+    values: np.ndarray,
+    affine: np.ndarray,
+    background: Background,
+    *,
+    threshold: float,
+    width_in: float = 7.0,
+    dpi: float = DEFAULT_DPI,
+) -> Png:
+    """The glass brain of a map on its own grid, shown where ``|value| >= threshold``.
+
+    The colour scale runs from ``threshold`` to the map's largest shown magnitude (at least
+    ``threshold + 1``), two-sided when negative values are shown.
+
+    Parameters
+    ----------
+    values : (X, Y, Z) ndarray
+        The map (NaN: not shown).
+    affine : (4, 4) ndarray
+        Its voxel-to-mm affine.
+    background : Background
+    threshold : float
+        Display threshold on the map's scale (e.g. z).
+    width_in, dpi : float
+    """
+    values = np.nan_to_num(np.asarray(values, dtype=np.float32))
+    shown = to_display(np.where(np.abs(values) >= threshold, values, 0.0), affine, background)
+    vmax = float(max(np.abs(shown).max(initial=0.0), threshold + 1.0))
+    scale = ColorScale(threshold=threshold, vmax=vmax, two_sided=bool((shown < 0).any()))
+    return plot_glass_brain(shown, background, scale=scale, width_in=width_in, dpi=dpi)

@@ -1,5 +1,5 @@
 """Figures of the design checks: the design's correlation matrix, each input's distance from
-the group, and the p-value histograms of the contrasts.
+the group, the p-value histograms of the contrasts, and a run's framewise displacement.
 
 Every number arrives computed (``summary.json`` ``qc``); these functions only draw.
 """
@@ -195,3 +195,35 @@ def _style(ax, xlabel: str, ylabel: str) -> None:
     for side in ("left", "bottom"):
         ax.spines[side].set_linewidth(0.6)
         ax.spines[side].set_color(MUTED)
+
+
+def plot_framewise_displacement(
+    fd: np.ndarray, *, threshold: float | None = None, dpi: float = DEFAULT_DPI
+) -> Png:
+    """A run's framewise displacement (mm) by scan, the scrubbing threshold dashed.
+
+    Parameters
+    ----------
+    fd : (n_scans,) ndarray
+        Framewise displacement of each scan (NaN: not drawn).
+    threshold : float, optional
+        Scans above it were given a spike regressor; they are marked.
+    dpi : float
+    """
+    fd = np.asarray(fd, dtype=float)
+    width, height = 6.0, 1.8
+    fig = _figure(width, height, dpi)
+    ax = fig.add_axes((0.6 / width, 0.45 / height, (width - 0.8) / width, 1.2 / height))
+    scans = np.arange(1, fd.size + 1)
+    ax.plot(scans, fd, color=POINT, linewidth=0.8)
+    finite = fd[np.isfinite(fd)]
+    top = float(finite.max()) if finite.size else 0.0
+    if threshold is not None:
+        ax.axhline(threshold, color=FLAG, linewidth=0.8, linestyle="--")
+        over = np.nan_to_num(fd, nan=-np.inf) > threshold
+        ax.scatter(scans[over], fd[over], s=10, color=FLAG, linewidths=0, zorder=3)
+        top = max(top, threshold)
+    ax.set_xlim(0.5, max(fd.size, 1) + 0.5)
+    ax.set_ylim(0.0, max(top * 1.12, 0.1))
+    _style(ax, "scan", "FD (mm)")
+    return encode(fig, dpi)

@@ -10,6 +10,7 @@ import base64
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -101,3 +102,20 @@ def encode(
     image.save(buffer, format="PNG", compress_level=6)
     height, width = rgb.shape[:2]
     return Png(data=buffer.getvalue(), width=int(width), height=int(height), dpi=float(dpi))
+
+
+def read_png(path: Path, dpi: float) -> Png:
+    """A PNG file written earlier (by :func:`encode`), to embed as it is.
+
+    Parameters
+    ----------
+    path : Path
+    dpi : float
+        Pixels per inch it was rendered at (the file records none).
+    """
+    data = Path(path).read_bytes()
+    with Image.open(io.BytesIO(data)) as image:
+        if image.format != "PNG":
+            raise ValueError(f"{Path(path).name} is not a PNG file")
+        width, height = image.size
+    return Png(data=data, width=int(width), height=int(height), dpi=float(dpi))

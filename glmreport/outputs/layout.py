@@ -8,6 +8,8 @@ digits only, and ``desc`` is always the last entity::
     maps/<same name>.json                                   (sidecar of every map)
     maps/[...]contrast-<l>_stat-clusterIndex_desc-<l>_statmap.nii.gz   (cluster index map)
     tables/[...]contrast-<l>_desc-<l>_clusters.tsv | _peaks.tsv | _arrays.npz
+    figures/<run>_desc-designMatrix_bold.png | _desc-fd_bold.png    (a study's subjects)
+    figures/[...]contrast-<l>_stat-z_desc-glassBrain_statmap.png     (a study's subjects)
 
 ``sub``, ``ses`` and ``task`` are kept when every input file carries the same label for them
 (a first-level model of one subject's runs); ``space`` is the model's template space. They come
@@ -165,3 +167,27 @@ def sidecar_name(map_rel: str) -> str:
 def run_design_name(run: str) -> str:
     """The design matrix of one run of a first-level model: ``design_matrix_<run>.tsv``."""
     return f"design_matrix_{run}.tsv"
+
+
+#: Folder of a subject's QC figures (a study's ``sub-<id>/figures``).
+FIGURES = "figures"
+
+
+def run_figure_name(run: str, desc: str) -> str:
+    """A figure of one run: ``figures/<run>_desc-<desc>_bold.png``.
+
+    ``run`` is the run's BIDS name without suffix (``sub-01_task-faces_run-1``); ``desc``
+    says what is drawn (``designMatrix``, ``fd``).
+    """
+    if not re.fullmatch(r"[A-Za-z0-9]+-[A-Za-z0-9]+(_[A-Za-z0-9]+-[A-Za-z0-9]+)*", run):
+        raise ValueError(f"run {run!r} is not a BIDS name of key-label pairs")
+    return f"{FIGURES}/{run}_desc-{check_label(desc, 'desc')}_bold.png"
+
+
+def map_figure_name(map_rel: str, desc: str) -> str:
+    """A figure of a map: ``maps/<name>_statmap.nii.gz`` ->
+    ``figures/<name>_desc-<desc>_statmap.png`` (the map's name must carry no ``desc``)."""
+    stem = map_rel.removeprefix(f"{MAPS}/").removesuffix("_statmap.nii.gz")
+    if stem == map_rel or "/" in stem or "_desc-" in stem:
+        raise ValueError(f"{map_rel!r} is not the name of a map without desc")
+    return f"{FIGURES}/{stem}_desc-{check_label(desc, 'desc')}_statmap.png"

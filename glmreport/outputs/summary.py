@@ -43,6 +43,7 @@ from .summary_types import (
     StudyFailure,
     StudyInfo,
     StudySubject,
+    SubjectFigures,
     Summary,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "StudyFailure",
     "StudyInfo",
     "StudySubject",
+    "SubjectFigures",
     "RunDesign",
     "SecondLevelModel",
     "Summary",

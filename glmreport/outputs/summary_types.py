@@ -287,6 +287,26 @@ class ReportFiles:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SubjectFigures:
+    """A study subject's QC figures (PNG files in ``sub-<id>/figures``).
+
+    Attributes
+    ----------
+    design_matrices : mapping of str to RelPath
+        Run name -> its design matrix drawn.
+    framewise_displacement : mapping of str to RelPath
+        Run name -> its framewise displacement by scan, the scrubbing threshold dashed (runs
+        without an FD column are absent).
+    glass_brains : mapping of str to RelPath
+        First-level contrast name -> the glass brain of the subject's z map (``|z| >= 3.09``).
+    """
+
+    design_matrices: Mapping[str, RelPath]
+    framewise_displacement: Mapping[str, RelPath]
+    glass_brains: Mapping[str, RelPath]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StudySubject:
     """One subject of a study (``model.level: study``): its first level and where it is.
 
@@ -317,6 +337,9 @@ class StudySubject:
     design_matrices : tuple of RelPath
         Each run's design matrix (TSV), in run order: what to look at when a subject stands
         out.
+    figures : SubjectFigures or None
+        Its QC figures (None: made by a run that rendered no report, or by a glmreport
+        without them).
     """
 
     id: str
@@ -332,6 +355,7 @@ class StudySubject:
     dof: float | None = field(default=None, metadata={OMIT_DEFAULT: True})
     scrubbed: int | None = field(default=None, metadata={OMIT_DEFAULT: True})
     design_matrices: tuple[RelPath, ...] = field(default=(), metadata={OMIT_DEFAULT: True})
+    figures: SubjectFigures | None = field(default=None, metadata={OMIT_DEFAULT: True})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

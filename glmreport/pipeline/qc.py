@@ -162,3 +162,41 @@ def _coverage(config: RunConfig, prepared: Prepared, notes: list[str]) -> dict[s
 def _finite(value: Any) -> float | None:
     v = float(value)
     return v if math.isfinite(v) else None
+
+
+def combined_checks(parts: Sequence[tuple[RunConfig, Prepared]]) -> dict[str, Any]:
+    """The ``qc`` block of models fitted on one design, one per set of inputs: a study's
+    group level, one model per first-level contrast (the subjects' effect maps).
+
+    The design checks (VIF, correlation) and mask coverage are those of the first model
+    (every model shares the group design and mask); efficiencies and p-value histograms
+    are gathered by contrast name; each model's input checks are numbered by the position
+    of its inputs in the inputs of all the models, in order.
+
+    Parameters
+    ----------
+    parts : sequence of (RunConfig, Prepared)
+        Each model's config and its fitted data.
+
+    Returns
+    -------
+    dict
+        Keys of :class:`glmreport.outputs.summary_qc.QualityChecks`.
+    """
+    out: dict[str, Any] | None = None
+    offset = 0
+    for config, prepared in parts:
+        checks = quality_checks(config, prepared)
+        for row in checks["outliers"]:
+            row["input"] += offset
+        offset += len(prepared.inputs)
+        if out is None:
+            out = checks
+            continue
+        out["efficiency"].update(checks["efficiency"])
+        out["outliers"].extend(checks["outliers"])
+        out["p_values"].update(checks["p_values"])
+        out["notes"] += [n for n in checks["notes"] if n not in out["notes"]]
+    if out is None:
+        raise ValueError("combined_checks needs at least one model")
+    return out

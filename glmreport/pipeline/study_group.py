@@ -26,6 +26,7 @@ from ..errors import ContrastError
 from ..outputs.write import write_nifti
 from .infer import infer, label
 from .prepared import Log, Prepared
+from .qc import combined_checks
 from .second_level import prepare_second_level
 
 GROUP_MASK_RULE = (
@@ -42,6 +43,7 @@ class GroupResult:
     results: list[tuple[Any, list[Any]]]
     atlases: list[dict[str, Any]]
     inputs: list[dict[str, Any]]
+    qc: dict[str, Any] | None = None
 
 
 def group_mask(stage: Path, records: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
@@ -94,6 +96,7 @@ def group_level(
     mask, affine = group_mask(stage, records)
     found: list[tuple[Prepared, list, list]] = []
     inputs: list[dict[str, Any]] = []
+    checked: list[tuple[RunConfig, Prepared]] = []
     with tempfile.TemporaryDirectory(prefix="glmreport-group-") as tmp:
         mask_file = Path(tmp) / "group_mask.nii.gz"
         write_nifti(mask_file, mask, affine)
@@ -125,6 +128,7 @@ def group_level(
             results = infer(sub_config, prepared, progress=progress, log=log)
             results, atlases = label(sub_config, prepared, results, log)
             found.append((prepared, results, atlases))
+            checked.append((sub_config, prepared))
             for row in prepared.inputs:
                 rel = Path(row["path"]).relative_to(stage)
                 inputs.append({**row, "path": str(target / rel), "contrast": first.name})
@@ -138,6 +142,7 @@ def group_level(
         results=[r for _, results, _ in found for r in results],
         atlases=found[0][2],
         inputs=inputs,
+        qc=combined_checks(checked),
     )
 
 

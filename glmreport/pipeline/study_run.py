@@ -76,6 +76,10 @@ def run_study(
             progress=progress,
             log=log,
         )
+        if dest.formats:  # figures only for a report: a run without one draws nothing
+            from .study_figures import with_figures
+
+            records = with_figures(stage, plan.study.subjects, records, config=config, log=log)
         finish_run(
             stage,
             config,
@@ -84,6 +88,7 @@ def run_study(
             dest=dest,
             inputs=group.inputs,
             atlases=group.atlases,
+            qc=group.qc,
             subjects=records,
             study=study_info(config, plan, subjects),
         )

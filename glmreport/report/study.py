@@ -20,6 +20,8 @@ from .study_view import StudyView, SubjectGrid
 
 #: z shown in the subjects' glass brains (one-sided p < 0.001, uncorrected).
 DISPLAY_Z = 3.09
+#: Width (inches) of a subject's glass brain, a cell of the grid.
+GLASS_WIDTH_IN = 3.4
 #: Most subjects drawn in a grid (the table lists them all).
 MAX_GRID = 60
 
@@ -87,7 +89,7 @@ def study_view(summary: Summary, ctx: Context) -> StudyView | None:
                 "" if volume is None or ijk is None else fmt_num(round(float(volume[0][ijk]), 3))
             )
             if len(grids[name]) < MAX_GRID:
-                grids[name].append((f"sub-{record.id}", _glass(sub, folder, name, ctx)))
+                grids[name].append((f"sub-{record.id}", _glass(record, sub, folder, name, ctx)))
         rows.append(
             (
                 f"sub-{record.id}" + (" (kept)" if record.reused else ""),
@@ -115,6 +117,9 @@ def study_view(summary: Summary, ctx: Context) -> StudyView | None:
         ),
         methods=_methods(summary),
         notes=info.notes,
+        figure_files=tuple(
+            (f"sub-{r.id}", _figure_files(r)) for r in summary.subjects if r.figures is not None
+        ),
     )
 
 
@@ -125,7 +130,13 @@ def _first_names(summary: Summary) -> set[str]:
     return out
 
 
-def _glass(sub: Summary | None, folder, name: str, ctx: Context) -> FigureItem | None:
+def _glass(record, sub: Summary | None, folder, name: str, ctx: Context) -> FigureItem | None:
+    """The subject's glass brain of ``name``: the file the run drew, else drawn here."""
+    alt = f"Glass brain of {name} in one subject (|z| >= {DISPLAY_Z})"
+    drawn = record.figures.glass_brains.get(name) if record.figures is not None else None
+    path = ctx.path(drawn, "subject figure")
+    if path is not None and path.is_file():
+        return figure_item(figures.read_png(path, ctx.dpi), alt=alt)
     if sub is None:
         return None
     contrast = next((c for c in sub.contrasts if c.name == name), None)
@@ -134,11 +145,27 @@ def _glass(sub: Summary | None, folder, name: str, ctx: Context) -> FigureItem |
     volume = load_volume(folder / contrast.maps.z)
     if volume is None:
         return None
-    z = np.nan_to_num(volume[0])
-    shown = figures.to_display(np.where(np.abs(z) >= DISPLAY_Z, z, 0.0), volume[1], ctx.background)
-    vmax = float(max(np.abs(shown).max(initial=0.0), DISPLAY_Z + 1.0))
-    scale = figures.ColorScale(threshold=DISPLAY_Z, vmax=vmax, two_sided=bool((shown < 0).any()))
-    return figure_item(
-        figures.plot_glass_brain(shown, ctx.background, scale=scale, width_in=3.4, dpi=ctx.dpi),
-        alt=f"Glass brain of {name} in one subject (|z| >= {DISPLAY_Z})",
+    png = figures.plot_map_glass_brain(
+        volume[0],
+        volume[1],
+        ctx.background,
+        threshold=DISPLAY_Z,
+        width_in=GLASS_WIDTH_IN,
+        dpi=ctx.dpi,
+    )
+    return figure_item(png, alt=alt)
+
+
+def _figure_files(record) -> tuple[tuple[str, str], ...]:
+    """The subject's QC figure files: (what, path relative to the results folder)."""
+    found = record.figures
+    if found is None:
+        return ()
+    return (
+        *((f"design matrix, {run}", rel) for run, rel in found.design_matrices.items()),
+        *(
+            (f"framewise displacement, {run}", rel)
+            for run, rel in found.framewise_displacement.items()
+        ),
+        *((f"glass brain, {name}", rel) for name, rel in found.glass_brains.items()),
     )

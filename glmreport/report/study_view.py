@@ -31,6 +31,8 @@ class StudyView:
     grids : tuple of SubjectGrid
     methods : str
     notes : tuple of str
+    figure_files : tuple of (str, tuple of (str, str))
+        Per subject: its QC figure files (what, path relative to the results folder).
     """
 
     facts: tuple[tuple[str, str], ...]
@@ -40,3 +42,4 @@ class StudyView:
     grids: tuple[SubjectGrid, ...]
     methods: str
     notes: tuple[str, ...]
+    figure_files: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
