@@ -14,7 +14,9 @@ from glmreport.cli import main
 from glmreport.outputs.layout import (
     Entities,
     arrays_name,
+    map_figure_name,
     map_name,
+    run_figure_name,
     shared_entities,
     sidecar_name,
     stat_label,
@@ -64,6 +66,28 @@ def test_names():
         arrays_name("a", "fdr", entities=entities),
     ):
         assert check_name(rel)["desc"] == "fdr"
+
+
+def test_figure_names():
+    assert (
+        run_figure_name("sub-01_ses-1_task-faces_run-2", "fd")
+        == "figures/sub-01_ses-1_task-faces_run-2_desc-fd_bold.png"
+    )
+    z = map_name("faceGtHouse", "z", entities=Entities(sub="01", task="faces"))
+    rel = map_figure_name(z, "glassBrain")
+    assert rel == (
+        "figures/sub-01_task-faces_contrast-faceGtHouse_stat-z_desc-glassBrain_statmap.png"
+    )
+    assert check_name(rel.replace("figures/", "maps/").replace(".png", ".nii.gz"))["desc"] == (
+        "glassBrain"
+    )
+    for bad in ("sub-01 run-1", "../sub-01", "sub-01_run-1_bold"):
+        with pytest.raises(ValueError, match="BIDS name"):
+            run_figure_name(bad, "fd")
+    with pytest.raises(ValueError, match="desc"):
+        run_figure_name("sub-01_run-1", "design matrix")
+    with pytest.raises(ValueError, match="without desc"):
+        map_figure_name(map_name("a", "z", "fdr"), "glassBrain")
 
 
 def test_stat_labels_are_letters_and_digits():

@@ -290,6 +290,18 @@ def test_study_subjects_round_trip_and_fit_the_schema(data: dict, tmp_path: Path
             "dof": 180.0,
             "scrubbed": 3,
             "design_matrices": ["sub-01/design_matrix_sub-01_run-1.tsv"],
+            "figures": {
+                "design_matrices": {
+                    "sub-01_run-1": "sub-01/figures/sub-01_run-1_desc-designMatrix_bold.png"
+                },
+                "framewise_displacement": {
+                    "sub-01_run-1": "sub-01/figures/sub-01_run-1_desc-fd_bold.png"
+                },
+                "glass_brains": {
+                    "face > house": "sub-01/figures/sub-01_contrast-faceGtHouse_stat-z"
+                    "_desc-glassBrain_statmap.png"
+                },
+            },
         },
         {
             "id": "02",
@@ -317,6 +329,12 @@ def test_study_subjects_round_trip_and_fit_the_schema(data: dict, tmp_path: Path
     VALIDATOR(summary_schema()).validate(study)
     summary = summary_from_json(study, file="summary.json")
     assert summary.subjects[1].reused and not summary.subjects[0].reused
+    figures = summary.subjects[0].figures
+    assert figures.framewise_displacement == {
+        "sub-01_run-1": "sub-01/figures/sub-01_run-1_desc-fd_bold.png"
+    }
+    assert summary.subjects[1].figures is None  # an older folder, or no report: no figures
+    assert "figures" not in summary_to_json(summary)["subjects"][1]
     assert summary.study is not None and summary.study.failed[0].id == "03"
     assert summary_to_json(summary) == study
     write_summary(tmp_path, summary)
@@ -324,4 +342,8 @@ def test_study_subjects_round_trip_and_fit_the_schema(data: dict, tmp_path: Path
     broken = copy.deepcopy(study)
     del broken["subjects"][0]["mask_voxels"]
     with pytest.raises(InputError, match="mask_voxels"):
+        summary_from_json(broken, file="summary.json")
+    broken = copy.deepcopy(study)
+    del broken["subjects"][0]["figures"]["glass_brains"]
+    with pytest.raises(InputError, match="glass_brains"):
         summary_from_json(broken, file="summary.json")

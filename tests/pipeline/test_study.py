@@ -102,6 +102,8 @@ def test_results_folder_layout_and_summary(dataset: Path, serial: Path):
         assert set(record.effects) == {"face > house", "faces"}
         assert (serial / record.effects["faces"]).is_file()
         assert [c.corrections for c in sub.contrasts] == [(), ()]  # corrections: group only
+        # no report rendered: no QC figures drawn
+        assert record.figures is None and not (serial / record.folder / "figures").exists()
     study = summary.study
     assert study.task == "faces" and study.covariates == ("age",) and study.failed == ()
     assert any("trial_type n/a were dropped" in n for n in study.notes)
