@@ -83,3 +83,26 @@ def test_crop_pads_with_white_around_the_edge():
     out, col, row = _crop(image, 0, 0, 2)
     assert out.shape == (5, 5, 3) and (col, row) == (2.0, 2.0)
     assert (out[:2] == 255).all() and (out[2:, 2:] == 0).all()
+
+
+def test_map_glass_brain_thresholds_a_map_on_its_own_grid(background):
+    """A map on the background's own grid: below the threshold nothing is drawn, at or above
+    it the figure equals the glass brain of the thresholded map."""
+    from glmreport.figures.brain import plot_map_glass_brain
+    from glmreport.figures.display import to_display
+
+    vol = blob_volume(background, [(-38, -22, 56), (2, -84, 6)], [5.0, 2.0])
+    vol[0, 0, 0] = np.nan
+    png = plot_map_glass_brain(vol, background.affine, background, threshold=3.09, dpi=DPI)
+    shown = to_display(
+        np.where(np.nan_to_num(vol) >= 3.09, np.nan_to_num(vol), 0), background.affine, background
+    )
+    expected = plot_glass_brain(
+        shown, background, scale=ColorScale(threshold=3.09, vmax=5.0, two_sided=False), dpi=DPI
+    )
+    assert png.data == expected.data
+    weak = plot_map_glass_brain(
+        np.clip(vol, None, 3.0), background.affine, background, threshold=3.09, dpi=DPI
+    )
+    brain_part = slice(0, 7 * DPI - int(0.8 * DPI))  # leave out the colour bar
+    assert count_color(rgb_of(weak)[:, brain_part], POSITIVE_COLORS[0], 20) == 0

@@ -51,3 +51,21 @@ def test_outliers_and_p_histograms():
     grid = plot_p_histograms(panels, dpi=DPI)
     one = plot_p_histograms(panels[:1], dpi=DPI)
     assert grid.height > one.height and grid.width > one.width  # 2 rows of 3, 1 panel
+
+
+def test_framewise_displacement_marks_the_scans_over_the_threshold():
+    from glmreport.figures.checks import FLAG, plot_framewise_displacement
+
+    fd = np.r_[np.nan, np.full(40, 0.1), 0.9, np.full(20, 0.15)]
+    flag = np.array([int(FLAG[i : i + 2], 16) for i in (1, 3, 5)])
+
+    def flagged_pixels(png) -> int:
+        return int((np.abs(_rgb(png).astype(int) - flag).max(axis=-1) <= 40).sum())
+
+    plain = plot_framewise_displacement(fd, dpi=DPI)
+    marked = plot_framewise_displacement(fd, threshold=0.5, dpi=DPI)
+    assert plain.width == marked.width == 6 * DPI and plain.height == round(1.8 * DPI)
+    assert flagged_pixels(plain) == 0  # no threshold: nothing in the flag colour
+    none_over = plot_framewise_displacement(np.r_[np.nan, np.full(61, 0.1)], threshold=0.5, dpi=DPI)
+    assert flagged_pixels(none_over) > 100  # the dashed threshold line
+    assert flagged_pixels(marked) > flagged_pixels(none_over) + 5  # and the scan over it

@@ -44,3 +44,17 @@ def test_png_is_frozen():
     png = Png(data=b"x", width=1, height=1, dpi=1.0)
     with pytest.raises(AttributeError):
         png.width = 2  # type: ignore[misc]
+
+
+def test_read_png_returns_the_file_as_it_is(tmp_path):
+    from glmreport.figures.png import read_png
+
+    fig = Figure(figsize=(2, 1))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    png = encode(fig, 50)
+    (tmp_path / "a.png").write_bytes(png.data)
+    again = read_png(tmp_path / "a.png", 50)
+    assert again == png
+    (tmp_path / "b.png").write_bytes(b"GIF89a" + bytes(20))
+    with pytest.raises(Exception):  # noqa: B017 - PIL's error for a file that is no image
+        read_png(tmp_path / "b.png", 50)
