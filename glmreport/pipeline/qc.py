@@ -35,7 +35,9 @@ P_BINS = 20
 TEMPLATE_NAME = "MNI152NLin2009cAsym brain mask (2 mm, bundled)"
 
 
-def quality_checks(config: RunConfig, prepared: Prepared) -> dict[str, Any]:
+def quality_checks(
+    config: RunConfig, prepared: Prepared, *, coverage: bool = True
+) -> dict[str, Any]:
     """The ``qc`` block of ``summary.json`` as plain JSON values.
 
     Parameters
@@ -43,6 +45,9 @@ def quality_checks(config: RunConfig, prepared: Prepared) -> dict[str, Any]:
     config : RunConfig
     prepared : Prepared
         After the fit (contrasts computed).
+    coverage : bool
+        False: leave the mask coverage out (None, without a note), as for a model whose mask
+        another model's checks already cover.
 
     Returns
     -------
@@ -72,7 +77,7 @@ def quality_checks(config: RunConfig, prepared: Prepared) -> dict[str, Any]:
     else:
         notes.append("Input outliers: not checked for existing statistical maps (no design).")
     out["p_values"] = {c.name: _p_values(c) for c in prepared.contrasts}
-    out["mask_coverage"] = _coverage(config, prepared, notes)
+    out["mask_coverage"] = _coverage(config, prepared, notes) if coverage else None
     out["notes"] = notes
     return out
 
@@ -171,7 +176,7 @@ def combined_checks(parts: Sequence[tuple[RunConfig, Prepared]]) -> dict[str, An
     The design checks (VIF, correlation) and mask coverage are those of the first model
     (every model shares the group design and mask); efficiencies and p-value histograms
     are gathered by contrast name; each model's input checks are numbered by the position
-    of its inputs in the inputs of all the models, in order.
+    of its inputs in the inputs of all the models, in order. The coverage is computed once.
 
     Parameters
     ----------
@@ -186,7 +191,7 @@ def combined_checks(parts: Sequence[tuple[RunConfig, Prepared]]) -> dict[str, An
     out: dict[str, Any] | None = None
     offset = 0
     for config, prepared in parts:
-        checks = quality_checks(config, prepared)
+        checks = quality_checks(config, prepared, coverage=out is None)
         for row in checks["outliers"]:
             row["input"] += offset
         offset += len(prepared.inputs)
