@@ -160,3 +160,21 @@ def test_report_embeds_the_subject_glass_brains_and_links_the_figures(study):
         for rel in record.figures.framewise_displacement.values():
             assert f'href="{rel}"' in html
     assert "QC figures" in html and str(root) not in html
+
+
+def test_resume_keeps_the_figures_of_kept_subjects_and_draws_missing_ones(study, tmp_path):
+    import shutil
+
+    root, out, summary = study
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    shutil.rmtree(again / "sub-01" / "figures")
+    before = {p: p.stat().st_mtime_ns for p in (again / "sub-02" / "figures").iterdir()}
+    run(load_config(root / "study.yaml"), out=again, jobs=1, resume=True)
+    resumed = read_summary(again)
+    assert all(s.reused for s in resumed.subjects)
+    assert [s.figures for s in resumed.subjects] == [s.figures for s in summary.subjects]
+    for record in resumed.subjects:
+        for rel in record.figures.glass_brains.values():
+            assert (again / rel).read_bytes() == (out / rel).read_bytes()
+    assert {p: p.stat().st_mtime_ns for p in (again / "sub-02" / "figures").iterdir()} == before
