@@ -104,6 +104,7 @@ def write_subject_figures(
             background,
             threshold=DISPLAY_Z,
             width_in=GLASS_WIDTH_IN,
+            dpi=figures.DEFAULT_DPI,  # the report's: its grid embeds this file
         )
         rel = map_figure_name(contrast.maps.z, "glassBrain")
         glass[contrast.name] = f"{name}/{_save(folder, rel, png)}"

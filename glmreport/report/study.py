@@ -131,9 +131,12 @@ def _first_names(summary: Summary) -> set[str]:
 
 
 def _glass(record, sub: Summary | None, folder, name: str, ctx: Context) -> FigureItem | None:
-    """The subject's glass brain of ``name``: the file the run drew, else drawn here."""
+    """The subject's glass brain of ``name``: the file the run drew (at the default dpi, so
+    for a report at that dpi), else drawn here."""
     alt = f"Glass brain of {name} in one subject (|z| >= {DISPLAY_Z})"
     drawn = record.figures.glass_brains.get(name) if record.figures is not None else None
+    if ctx.dpi != figures.DEFAULT_DPI:
+        drawn = None
     path = ctx.path(drawn, "subject figure")
     if path is not None and path.is_file():
         return figure_item(figures.read_png(path, ctx.dpi), alt=alt)

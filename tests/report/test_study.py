@@ -30,10 +30,10 @@ def _record(figures_entry: SubjectFigures | None) -> StudySubject:
     )
 
 
-def _context(folder: Path) -> Context:
+def _context(folder: Path, dpi: float = figures.DEFAULT_DPI) -> Context:
     return Context(
         results_dir=folder,
-        dpi=figures.DEFAULT_DPI,
+        dpi=dpi,
         background=figures.load_background(),
         mask=None,
         mask_affine=None,
@@ -54,6 +54,9 @@ def test_the_drawn_glass_brain_is_embedded_as_it_is(tmp_path: Path):
     item = _glass(_record(entry), None, tmp_path / "sub-01", "a", _context(tmp_path))
     assert item.src == "data:image/png;base64," + base64.b64encode(fig.data).decode("ascii")
     assert (item.width, item.height) == (fig.width, fig.height)
+    # a report at another dpi draws its own (here: nothing to draw from, so none)
+    other = _context(tmp_path, dpi=figures.DEFAULT_DPI / 2)
+    assert _glass(_record(entry), None, tmp_path / "sub-01", "a", other) is None
     assert _figure_files(_record(entry)) == (
         ("design matrix, sub-01_run-1", entry.design_matrices["sub-01_run-1"]),
         ("framewise displacement, sub-01_run-1", entry.framewise_displacement["sub-01_run-1"]),
