@@ -17,7 +17,6 @@ import os
 import re
 from collections.abc import Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,8 @@ IGNORE = (re.compile(r"scripts/"), re.compile(r"/\."), re.compile(r"^\."))
 @cache
 def _entities() -> dict[str, tuple[re.Pattern[str], str | None]]:
     """TemplateFlow's entities: name -> (pattern, dtype)."""
+    from importlib import resources
+
     text = resources.files("templateflow.conf").joinpath("config.json").read_text("utf-8")
     return {
         e["name"]: (re.compile(e["pattern"]), e.get("dtype"))
