@@ -85,16 +85,14 @@ def _tf_call(query: dict[str, Any]) -> str:
     return f"api.get({', '.join(args)})"
 
 
-def _tf_get(
-    query: dict[str, Any], *, download: bool, timeout_s: float, by_name: bool = False
-) -> list[Path]:
+def _tf_get(query: dict[str, Any], *, download: bool, timeout_s: float) -> list[Path]:
     """Resolve one TemplateFlow query to local files, downloading only when allowed.
 
-    The local index is listed first (``ls``, no network). When every match is already in the
-    cache, ``get`` returns it without network. Otherwise ``get`` runs in a daemon thread and
-    is abandoned after ``timeout_s`` seconds, so a hanging connection cannot stall the run.
-    ``by_name`` (without ``download``): the index is read from the file names
-    (:func:`.tf_index.cached_listing`), without the seconds pybids takes to index the home.
+    The local index is listed first, from the file names (:func:`.tf_index.cached_listing`,
+    without the seconds pybids takes to index the home; ``ls`` where that cannot answer), with
+    no network. Files all in the cache are returned as listed. Otherwise ``get`` runs in a
+    daemon thread and is abandoned after ``timeout_s`` seconds, so a hanging connection cannot
+    stall the run.
 
     Raises
     ------
@@ -104,17 +102,20 @@ def _tf_get(
     client, root = _tf_client()
     template = query["template"]
     kwargs = {k: v for k, v in query.items() if k != "template"}
-    named = cached_listing(root, template, **kwargs) if by_name and not download else None
-    try:
-        listed = named if named is not None else [Path(p) for p in client.ls(template, **kwargs)]
-    except Exception as exc:  # noqa: BLE001 - a broken index must not stop the run
-        raise TemplateFlowUnavailable(
-            f"the TemplateFlow index could not be read ({type(exc).__name__})"
-        ) from exc
+    named = cached_listing(root, template, **kwargs)
+    if named and all(_is_fetched(p) for p in named):
+        return named
+    if named is not None and (not named or not download):
+        listed = named
+    else:  # pybids' index: also what a download needs first
+        try:
+            listed = [Path(p) for p in client.ls(template, **kwargs)]
+        except Exception as exc:  # noqa: BLE001 - a broken index must not stop the run
+            raise TemplateFlowUnavailable(
+                f"the TemplateFlow index could not be read ({type(exc).__name__})"
+            ) from exc
     if not listed:
         raise TemplateFlowUnavailable("no such file in the TemplateFlow index")
-    if named is not None and all(_is_fetched(p) for p in listed):
-        return listed
     if all(_is_fetched(p) for p in listed):
         try:
             return _as_paths(client.get(template, **kwargs))
@@ -297,22 +298,19 @@ def resolve_templateflow(
     )
 
 
-def _registry_paths(
-    key: str, *, download: bool, timeout_s: float, by_name: bool = False
-) -> tuple[list[Path], str]:
+def _registry_paths(key: str, *, download: bool, timeout_s: float) -> tuple[list[Path], str]:
     """Image and label paths of a registry atlas, and a message."""
     entry = registry()[key]
     tf = entry["templateflow"]
     suffix = tf.get("suffix") or "dseg"
-    get = {"download": download, "timeout_s": timeout_s, "by_name": by_name}
     try:
-        image = _tf_get(_tf_image_query(tf, suffix), **get)
+        image = _tf_get(_tf_image_query(tf, suffix), download=download, timeout_s=timeout_s)
     except TemplateFlowUnavailable as exc:
         return [], f"image: {exc}"
     reasons = []
     for query in _tf_label_queries(tf, suffix):
         try:
-            tsv = _tf_get(query, **get)
+            tsv = _tf_get(query, download=download, timeout_s=timeout_s)
         except TemplateFlowUnavailable as exc:
             reasons.append(str(exc))
             continue
@@ -334,7 +332,7 @@ def list_atlases() -> list[dict[str, Any]]:
     for key, entry in registry().items():
         tf = entry["templateflow"]
         try:
-            paths, message = _registry_paths(key, download=False, timeout_s=0.0, by_name=True)
+            paths, message = _registry_paths(key, download=False, timeout_s=0.0)
         except TemplateFlowUnavailable as exc:
             paths, message = [], str(exc)
         rows.append(
