@@ -104,3 +104,20 @@ def test_atlases_list_imports_no_numerical_package(templateflow_home: Path):
     """The TemplateFlow cache is read from file names: neither pybids nor the labelling code."""
     code = "from glmreport.cli import main\nassert main(['atlases', 'list']) == 0"
     assert _loaded(code, heavy=NUMERICAL) == []
+
+
+def test_a_cached_templateflow_atlas_needs_no_pybids_index(tmp_path: Path, templateflow_home: Path):
+    """A run labelling with a registry atlas in the cache finds its files by name."""
+    write_dataset(tmp_path, n=6)
+    config = CONFIG + "atlases: [harvard-oxford-cortical]\n"
+    (tmp_path / "analysis.yaml").write_text(config)
+    code = (
+        "import json\n"
+        "from glmreport.cli import main\n"
+        "assert main(['run', 'analysis.yaml', '--out', 'res', '-q']) == 0\n"
+        "summary = json.load(open('res/summary.json'))\n"
+        "assert [a['status'] for a in summary['atlases']] == ['ok'], summary['atlases']"
+    )
+    assert _loaded(code, cwd=tmp_path, heavy=("bids", "sqlalchemy", "templateflow")) == [
+        "templateflow"
+    ]
