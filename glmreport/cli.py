@@ -176,9 +176,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _cmd_run(args: argparse.Namespace, con: _Console) -> int:
     from .config import load_config
+
+    config = load_config(args.config)  # a bad config fails before any numerical import
+
     from .pipeline import run
 
-    config = load_config(args.config)
     formats = config.report.formats
     if args.no_report:
         formats = ()
@@ -214,9 +216,11 @@ def _count(n: int, noun: str) -> str:
 
 def _cmd_validate(args: argparse.Namespace, con: _Console) -> int:
     from .config import load_config
-    from .pipeline import atlas_warnings, validate
 
     config = load_config(args.config)
+
+    from .pipeline import atlas_warnings, validate
+
     prepared = validate(config)
     for warning in atlas_warnings(config):
         print(f"warning: {warning}", file=sys.stderr, flush=True)

@@ -26,11 +26,11 @@ same result twice.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
-
-import numpy as np
 
 from ..errors import ConfigError
 from .specs import DEFAULT_DESC, CorrectionSpec
@@ -147,15 +147,29 @@ def _check_unique(specs: Sequence[CorrectionSpec], explicit: Sequence[bool]) -> 
 # --- parameter tokens ---------------------------------------------------------------------------
 
 
+def positional(value: float) -> str:
+    """The shortest digits that read back as ``value``, without exponent or trailing zeros.
+
+    ``0.001`` -> ``0.001``, ``1e-05`` -> ``0.00001``, ``8.0`` -> ``8``, ``1e+16`` ->
+    ``10000000000000000``: NumPy's ``format_float_positional(value, trim="-")``, without
+    importing NumPy to read a config (both take the shortest round-trip digits, ``repr``'s).
+    """
+    value = float(value)
+    if not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _number(value: float) -> str:
     """``2.5`` -> ``2p5``, ``8`` -> ``8``, ``-1`` -> ``m1``."""
-    text = np.format_float_positional(float(value), trim="-")
+    text = positional(value)
     return text.replace("-", "m").replace(".", "p")
 
 
 def _digits(p: float) -> str:
     """A probability's decimals: ``0.001`` -> ``001``, ``0.05`` -> ``05``."""
-    text = np.format_float_positional(float(p), trim="-")
+    text = positional(p)
     return text[2:] if text.startswith("0.") else _number(p)
 
 

@@ -25,11 +25,10 @@ for the original formula.
 from __future__ import annotations
 
 import ast
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from ..errors import DesignError, suggest
 
@@ -197,9 +196,9 @@ def _check_tree(node: Any, formula: str) -> int:
     elif symbol == "-":
         total = counts[0]
     elif symbol == ":":
-        total = int(np.prod(counts))
+        total = math.prod(counts)
     else:
-        total = sum(counts) + int(np.prod(counts))
+        total = sum(counts) + math.prod(counts)
     if total > MAX_TERMS:
         raise DesignError(
             f"formula '{short(formula)}' expands to more than {MAX_TERMS} terms; write fewer "

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from .study_spec import StudySpec
 from .svc import SVC_SUFFIX, SvcSpec, with_svc
 from .vocabulary import StatType
+
+if TYPE_CHECKING:  # a matrix design's table is read by the pipeline; the config needs no pandas
+    import pandas as pd
 
 #: The label of an entry's results when nothing else names it (other methods: the method name).
 DEFAULT_DESC = {"permutation": "perm"}

@@ -1,6 +1,7 @@
 """Reading tables (TSV/CSV) and the second-level inputs table.
 
-Tables follow BIDS: ``n/a`` and empty cells are missing values.
+Tables follow BIDS: ``n/a`` and empty cells are missing values. pandas and NumPy are imported
+when a table is read, not with this module.
 """
 
 from __future__ import annotations
@@ -8,13 +9,13 @@ from __future__ import annotations
 import glob as globmod
 import re
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError
 from .entities import bids_entities
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Cells read as missing values (BIDS writes ``n/a``).
 MISSING_CELLS = ("n/a", "")
@@ -32,6 +33,8 @@ def read_table(path: Path, *, what: str = "table") -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{what} not found: {path}")
+    import pandas as pd
+
     sep = "," if path.suffix.lower() == ".csv" else "\t"
     try:
         table = pd.read_csv(
@@ -57,6 +60,9 @@ def _numeric_columns(table: pd.DataFrame) -> pd.DataFrame:
     any other text stay text. Codes with leading zeros (``01``, ``007``) are identifiers and
     stay text. Numbers may be written ``1e-3``, ``1E+2``, ``.5``.
     """
+    import numpy as np
+    import pandas as pd
+
     out = table.copy()
     for col in out.columns:
         if col == "path":
@@ -82,6 +88,8 @@ def read_inputs_table(spec: Any) -> pd.DataFrame:
     ----------
     spec : glmreport.config.specs.InputsSpec
     """
+    import pandas as pd
+
     if spec.kind == "table":
         table = read_table(spec.table, what="inputs table")
         if "path" not in table.columns:
@@ -115,6 +123,8 @@ def read_inputs_table(spec: Any) -> pd.DataFrame:
 
 
 def _check_paths(table: pd.DataFrame, where: str) -> None:
+    import numpy as np
+
     missing = np.flatnonzero(table["path"].isna().to_numpy()) if "path" in table else []
     if len(missing):
         raise InputError(f"{where}: row {int(missing[0]) + 1} has no path (n/a or empty)")

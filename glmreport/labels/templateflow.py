@@ -20,6 +20,7 @@ from ..config.atlas_registry import atlas_error, registry, registry_keys
 from ..config.specs import AtlasKind, AtlasSpec
 from ..errors import suggest
 from .label_files import NIFTI_EXTENSIONS
+from .tf_index import cached_listing
 
 #: Seconds a TemplateFlow download may take during a run before the atlas is declared missing.
 DEFAULT_TIMEOUT_S = 30.0
@@ -87,9 +88,11 @@ def _tf_call(query: dict[str, Any]) -> str:
 def _tf_get(query: dict[str, Any], *, download: bool, timeout_s: float) -> list[Path]:
     """Resolve one TemplateFlow query to local files, downloading only when allowed.
 
-    The local index is listed first (``ls``, no network). When every match is already in the
-    cache, ``get`` returns it without network. Otherwise ``get`` runs in a daemon thread and
-    is abandoned after ``timeout_s`` seconds, so a hanging connection cannot stall the run.
+    The local index is listed first, from the file names (:func:`.tf_index.cached_listing`,
+    without the seconds pybids takes to index the home; ``ls`` where that cannot answer), with
+    no network. Files all in the cache are returned as listed. Otherwise ``get`` runs in a
+    daemon thread and is abandoned after ``timeout_s`` seconds, so a hanging connection cannot
+    stall the run.
 
     Raises
     ------
@@ -99,12 +102,18 @@ def _tf_get(query: dict[str, Any], *, download: bool, timeout_s: float) -> list[
     client, root = _tf_client()
     template = query["template"]
     kwargs = {k: v for k, v in query.items() if k != "template"}
-    try:
-        listed = [Path(p) for p in client.ls(template, **kwargs)]
-    except Exception as exc:  # noqa: BLE001 - a broken index must not stop the run
-        raise TemplateFlowUnavailable(
-            f"the TemplateFlow index could not be read ({type(exc).__name__})"
-        ) from exc
+    named = cached_listing(root, template, **kwargs)
+    if named and all(_is_fetched(p) for p in named):
+        return named
+    if named is not None and (not named or not download):
+        listed = named
+    else:  # pybids' index: also what a download needs first
+        try:
+            listed = [Path(p) for p in client.ls(template, **kwargs)]
+        except Exception as exc:  # noqa: BLE001 - a broken index must not stop the run
+            raise TemplateFlowUnavailable(
+                f"the TemplateFlow index could not be read ({type(exc).__name__})"
+            ) from exc
     if not listed:
         raise TemplateFlowUnavailable("no such file in the TemplateFlow index")
     if all(_is_fetched(p) for p in listed):

@@ -17,14 +17,16 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nibabel as nib
 import numpy as np
-import pandas as pd
 
 from ..errors import GlmReportError, OutputError
 from .safety import check_target, output_lock
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def to_jsonable(value: Any) -> Any:
