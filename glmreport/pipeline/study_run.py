@@ -96,6 +96,7 @@ def run_study(
             target=target,
             progress=progress,
             log=log,
+            scheduler=scheduler,
         )
         seeds = {
             f"{c.name}/{corr.desc}": corr.params["seed"]
