@@ -30,19 +30,14 @@ import contextlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.specs import RunConfig
-from ..inference.permutation.loop import (
-    NullMaxima,
-    NullRunner,
-    NullWork,
-    chunk_bounds,
-    join_maxima,
-    null_maxima,
-)
 from .execution import Executor, Shared, make_executor
 from .prepared import Log, quiet
+
+if TYPE_CHECKING:  # the permutation package is imported when a null is computed
+    from ..inference.permutation.loop import NullMaxima, NullRunner, NullWork
 
 #: Chunks of resamples per worker thread of the cluster: enough to balance the load (TFCE
 #: maps take uneven times), few enough that a task's overhead stays small.
@@ -60,6 +55,8 @@ class NullChunk:
 
 def null_chunk(task: NullChunk) -> NullMaxima:
     """Task: the null maxima of one chunk of resamples, on one thread."""
+    from ..inference.permutation.loop import null_maxima
+
     return null_maxima(task.work.value(), task.start, task.stop, n_jobs=1)
 
 
@@ -83,9 +80,13 @@ class ChunkedNulls:
 
     def bounds(self, work: NullWork) -> list[tuple[int, int]]:
         """The chunks of ``work``'s resamples."""
+        from ..inference.permutation.loop import chunk_bounds
+
         return chunk_bounds(work, CHUNKS_PER_THREAD * max(1, self.executor.jobs))
 
     def __call__(self, work: NullWork) -> NullMaxima:
+        from ..inference.permutation.loop import join_maxima
+
         bounds = self.bounds(work)
         count = len(bounds)
         names = [

@@ -5,6 +5,7 @@ columns added to every table.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,9 +14,11 @@ from ..errors import InferenceError
 from ..inference.context import InferenceContext
 from ..inference.crossref import cross_reference
 from ..inference.effect_columns import add_effect_columns
-from ..inference.permutation.loop import NullRunner
 from ..inference.registry import apply_correction
 from .prepared import Log, Prepared, quiet
+
+if TYPE_CHECKING:
+    from ..inference.permutation.loop import NullRunner
 
 
 def infer(

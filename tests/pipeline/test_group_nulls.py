@@ -29,6 +29,7 @@ from glmreport.inference.permutation.loop import NullWork
 from glmreport.pipeline.execution import (
     DaskExecutor,
     LocalExecutor,
+    SchedulerUnreachableError,
     SerialExecutor,
     Shared,
     SharedDataError,
@@ -222,6 +223,24 @@ def test_a_failing_chunk_on_the_cluster_is_named(dask):
     )
     assert "could not convert string to float" in str(caught.value)
     assert not dask._shared
+
+
+def test_a_cluster_without_workers_is_a_clear_error():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=0, processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0"
+    ) as empty:
+        with DaskExecutor(empty.scheduler_address, timeout=1) as executor:
+            with pytest.raises(SchedulerUnreachableError) as caught:
+                executor.share(np.zeros(4))
+            assert not executor._shared
+    address = re.escape(empty.scheduler_address)
+    assert re.fullmatch(
+        rf"could not send 0\.0 MiB of data to the workers of the Dask scheduler at {address} "
+        rf"within 1 s \(No valid workers found\); check that workers are connected "
+        rf"\(`dask worker {address}`\)",
+        str(caught.value),
+    )
 
 
 # ----------------------------------------------------------------------------- a study

@@ -71,7 +71,8 @@ class DaskExecutor(Executor):
         self.address = check_address(address)
         self.max_task_bytes = max_task_bytes
         self._shared: dict[str, Any] = {}  # key -> future of data on every worker
-        self._client = _connect(self.address, check_timeout(timeout))
+        self.timeout = check_timeout(timeout)
+        self._client = _connect(self.address, self.timeout)
         try:
             if check_workers:
                 _check_workers(self._client)
@@ -122,8 +123,24 @@ class DaskExecutor(Executor):
             future.release()
 
     def share(self, value: Any) -> Shared:
-        """Scatter ``value`` to every worker once (``broadcast=True``); see :mod:`.shared`."""
-        [future] = self._client.scatter([value], broadcast=True, hash=False)
+        """Scatter ``value`` to every worker once (``broadcast=True``); see :mod:`.shared`.
+
+        Raises
+        ------
+        SchedulerUnreachableError
+            No worker took the data within the timeout (none connected?).
+        """
+        try:
+            [future] = self._client.scatter(
+                [value], broadcast=True, hash=False, timeout=self.timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachableError(
+                f"could not send {size_of(value) / 2**20:.1f} MiB of data to the workers of the "
+                f"Dask scheduler at {self.address} within {self.timeout:g} s ("
+                f"{cap(str(exc), 200)}); check that workers are connected (`dask worker "
+                f"{self.address}`)"
+            ) from exc
         self._shared[future.key] = future
         return Shared(str(future.key), size_of(value))
 
