@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import pickle
 import re
 import time
@@ -34,6 +35,7 @@ from glmreport.pipeline.execution import (
     Shared,
     SharedDataError,
     TaskInternalError,
+    WorkerLostError,
 )
 from glmreport.pipeline.group_nulls import ChunkedNulls, NullChunk, null_chunk
 
@@ -81,13 +83,13 @@ def _work_of(data, x, w, settings, mask) -> NullWork:
     return caught.value.args[0]
 
 
-def _corrupt(row: int):
+def _corrupt(row: int, entry: object = "x"):
     """A runner wrapper: resample ``row`` cannot be read (a chunk task fails on it)."""
 
     def wrap(runner):
         def run(work: NullWork):
             bad = work.resamples.astype(object)
-            bad[row, 0] = "x"
+            bad[row, 0] = entry
             return runner(dataclasses.replace(work, resamples=bad))
 
         return run
@@ -223,6 +225,39 @@ def test_a_failing_chunk_on_the_cluster_is_named(dask):
     )
     assert "could not convert string to float" in str(caught.value)
     assert not dask._shared
+
+
+class Fatal:
+    """A resample entry that kills the worker process reading it."""
+
+    def __float__(self) -> float:
+        os._exit(3)
+
+
+@pytest.mark.slow
+def test_a_worker_lost_in_a_chunk_is_named():
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    data, x, w, settings, mask = _inputs(True)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+        ) as doomed,
+        DaskExecutor(doomed.scheduler_address, timeout=10) as executor,
+    ):
+        runner = _corrupt(70, Fatal())(ChunkedNulls(executor))
+        with pytest.raises(WorkerLostError) as caught:
+            permutation_null(data, x, w, settings, mask=mask, runner=runner)
+        assert not executor._shared
+    assert str(caught.value).startswith(
+        "task permutation chunk 3 of 7 (resamples 64-95) was lost: "
+    )
 
 
 def test_a_cluster_without_workers_is_a_clear_error():
