@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,11 @@ class InferenceContext:
     regions : mapping of str to (v,) ndarray of bool
         The small volumes of the entries with ``svc``, by the entry's ``desc``: the in-mask
         voxels of the region (made by :mod:`glmreport.inputs.regions`).
+    null_runner : callable or None
+        Where permutation nulls are computed: a function of the resampling loop's inputs
+        (:class:`~glmreport.inference.permutation.loop.NullWork`) returning their null maxima,
+        e.g. chunks of resamples on a Dask cluster; None computes them in this process. The
+        results are identical either way.
     """
 
     mask: np.ndarray
@@ -50,3 +56,4 @@ class InferenceContext:
     max_subpeaks: int = 3
     progress: bool = False
     regions: Mapping[str, np.ndarray] = field(default_factory=dict)
+    null_runner: Callable[[Any], Any] | None = None

@@ -5,6 +5,7 @@ columns added to every table.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,13 +17,24 @@ from ..inference.effect_columns import add_effect_columns
 from ..inference.registry import apply_correction
 from .prepared import Log, Prepared, quiet
 
+if TYPE_CHECKING:
+    from ..inference.permutation.loop import NullRunner
 
-def infer(config: RunConfig, prepared: Prepared, *, progress: bool = False, log: Log = quiet):
+
+def infer(
+    config: RunConfig,
+    prepared: Prepared,
+    *,
+    progress: bool = False,
+    log: Log = quiet,
+    null_runner: NullRunner | None = None,
+):
     """Apply every correction to the contrasts it names.
 
     Entries with a small volume (``svc``) get their region (``prepared.regions``).
     With non-sphericity correction, permutation entries refit the data by OLS
-    (:func:`_permutation_inputs`).
+    (:func:`_permutation_inputs`). ``null_runner`` computes the permutation nulls elsewhere
+    (a cluster, :mod:`.group_nulls`); None computes them in this process.
     """
     ctx = InferenceContext(
         mask=prepared.masker.mask,
@@ -35,6 +47,7 @@ def infer(config: RunConfig, prepared: Prepared, *, progress: bool = False, log:
         max_subpeaks=config.clusters.max_subpeaks,
         progress=progress,
         regions=prepared.regions,
+        null_runner=null_runner,
     )
     results = []
     for contrast in prepared.contrasts:

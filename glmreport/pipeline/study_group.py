@@ -24,6 +24,7 @@ import pandas as pd
 from ..config.specs import ContrastSpec, InputsSpec, ModelConfig, RunConfig
 from ..errors import ContrastError
 from ..outputs.write import write_nifti
+from .group_nulls import cluster_nulls
 from .infer import infer, label
 from .prepared import Log, Prepared
 from .qc import combined_checks
@@ -90,14 +91,22 @@ def group_level(
     target: Path,
     progress: bool,
     log: Log,
+    scheduler: str | None = None,
 ) -> GroupResult:
-    """Fit, correct and label the group results of every first-level contrast."""
+    """Fit, correct and label the group results of every first-level contrast.
+
+    With a ``scheduler``, permutation nulls run as chunks on that Dask cluster
+    (:mod:`.group_nulls`); the results are identical.
+    """
     study = config.model.study
     mask, affine = group_mask(stage, records)
     found: list[tuple[Prepared, list, list]] = []
     inputs: list[dict[str, Any]] = []
     checked: list[tuple[RunConfig, Prepared]] = []
-    with tempfile.TemporaryDirectory(prefix="glmreport-group-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="glmreport-group-") as tmp,
+        cluster_nulls(config, scheduler, progress=progress, log=log) as null_runner,
+    ):
         mask_file = Path(tmp) / "group_mask.nii.gz"
         write_nifti(mask_file, mask, affine)
         for first in (c for c in config.contrasts if not c.conjunction):
@@ -125,7 +134,9 @@ def group_level(
             )
             log(f"group level of '{first.name}' ({len(rows)} subjects)")
             prepared = prepare_second_level(sub_config, log=log)
-            results = infer(sub_config, prepared, progress=progress, log=log)
+            results = infer(
+                sub_config, prepared, progress=progress, log=log, null_runner=null_runner
+            )
             results, atlases = label(sub_config, prepared, results, log)
             found.append((prepared, results, atlases))
             checked.append((sub_config, prepared))

@@ -75,6 +75,7 @@ def run_study(
             target=target,
             progress=progress,
             log=log,
+            scheduler=scheduler,
         )
         if dest.formats:  # figures only for a report: a run without one draws nothing
             from .study_figures import with_figures

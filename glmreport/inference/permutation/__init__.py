@@ -3,10 +3,10 @@ cluster mass and TFCE.
 
 ``partition`` splits the design into the tested effect and the nuisance (and picks the
 scheme), ``resamples`` counts, enumerates and draws the resamples, ``products`` evaluates a
-batch of resamples with one matrix product, ``null`` builds the null distributions of the
-``measures`` (maxima, cluster sizes and masses, their FWE p-values), ``correction`` holds
-``apply_permutation``; the names below are the package's public
-API.
+batch of resamples with one matrix product, ``loop`` evaluates a range of resamples (all of
+them here, or chunks of them elsewhere: the same values), ``null`` builds the null
+distributions of the ``measures`` (maxima, cluster sizes and masses, their FWE p-values),
+``correction`` holds ``apply_permutation``; the names below are the package's public API.
 """
 
 from __future__ import annotations

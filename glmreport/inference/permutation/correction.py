@@ -98,7 +98,7 @@ def apply_permutation(
         inputs table, ``tfce_E``, ``tfce_H``, ``tfce_dh``).
     ctx : InferenceContext
         ``data``, ``fit.design``, ``mask``, ``affine``, ``connectivity``, ``table``,
-        ``progress``.
+        ``progress``, ``null_runner`` (where the null is computed).
 
     Returns
     -------
@@ -150,7 +150,13 @@ def apply_permutation(
         progress=bool(ctx.progress),
     )
     null = permutation_null(
-        data, fit.design.matrix, contrast.weights, settings, blocks=blocks, mask=ctx.mask
+        data,
+        fit.design.matrix,
+        contrast.weights,
+        settings,
+        blocks=blocks,
+        mask=ctx.mask,
+        runner=ctx.null_runner,
     )
     run = _Run(
         contrast=contrast,

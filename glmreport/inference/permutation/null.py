@@ -5,22 +5,18 @@ For every resample the null distribution records the maximum over voxels of the 
 ``|TFCE|`` (:mod:`.measures`). The resample 0 entries are the observed maxima (from the
 float64 statistic).
 
-Speed: voxel chunks of a few thousand columns keep the GEMM output (:mod:`.products`) in
-cache; the chunks are shared by a thread pool with BLAS restricted to one thread inside it
-(when ``threadpoolctl`` is installed); cluster labelling and TFCE of each resampled map run in
-the same pool (numpy and scipy release the GIL in their array loops). Results are stored by
-resample index and maxima are exact, so the nulls are identical for any number of workers.
+:func:`permutation_null` prepares the data, draws the resamples from the seed and runs the
+resampling loop (:mod:`.loop`) in this process, on a thread pool; given a ``runner`` it hands
+the loop's inputs (:class:`~.loop.NullWork`) to it instead (the pipeline's runner cuts them
+into chunks of resamples for a cluster's workers). Results are stored by resample index and
+maxima are exact, so the nulls are identical for any number of threads, chunks or workers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,26 +24,13 @@ import numpy as np
 from ...config.vocabulary import StatType
 from ...errors import DesignError, InferenceError
 from ..tfce import NeighbourGraph, neighbour_graph, tfce
+from .loop import NullMaxima, NullRunner, NullWork, join_maxima, null_maxima
 from .measures import map_maxima
-from .partition import PermutationModel, Scheme, partition_design
-from .products import (
-    Prepared,
-    chunk_maxima,
-    coefficients,
-    monotone_max,
-    prepare,
-    stat_from_products,
-)
+from .partition import Scheme, partition_design
+from .products import prepare
 from .resamples import make_resamples
 
 __all__ = ["NullSettings", "PermutationNull", "permutation_null"]
-
-#: Voxels per chunk of the batched products (the float32 GEMM output stays in cache).
-VOXEL_CHUNK = 2048
-#: Resamples per batch.
-BATCH = 256
-#: Resamples per batch when whole statistic maps are needed (clusters, TFCE).
-MAP_BATCH = 32
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -154,57 +137,7 @@ class PermutationNull:
 
 
 # --------------------------------------------------------------------------------------------
-# the resampling loop
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Job:
-    """One null computation: the model, its prepared data and what to record."""
-
-    model: PermutationModel
-    prepared: Prepared
-    settings: NullSettings
-    two_sided: bool
-    graph: NeighbourGraph | None
-    chunks: list[tuple[int, int]]
-    max_stat: np.ndarray
-    max_size: np.ndarray | None
-    max_mass: np.ndarray | None
-    max_tfce: np.ndarray | None
-
-    @property
-    def n_voxels(self) -> int:
-        return int(self.prepared.stat.size)
-
-
-def _threadpool_limits() -> Any:
-    """Context manager limiting BLAS to one thread (None without threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return None
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _n_workers(n_jobs: int | None) -> int:
-    if n_jobs is not None and n_jobs > 0:
-        return int(n_jobs)
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(os.cpu_count() or 1, 1)
-
-
-@contextlib.contextmanager
-def _pool(n_jobs: int | None) -> Iterator[tuple[ThreadPoolExecutor, int]]:
-    """A thread pool and its size: all workers with single-threaded BLAS, else one."""
-    limiter = _threadpool_limits()
-    workers = _n_workers(n_jobs) if limiter is not None else 1
-    with (
-        limiter if limiter is not None else contextlib.nullcontext(),
-        ThreadPoolExecutor(max_workers=workers) as pool,
-    ):
-        yield pool, workers
+# the observed maps
 
 
 def _progress(total: int, enabled: bool, desc: str) -> Any:
@@ -215,82 +148,23 @@ def _progress(total: int, enabled: bool, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="perm", leave=False, file=sys.stderr)
 
 
-def _max_t_batches(
-    job: _Job, resamples: np.ndarray, pool: ThreadPoolExecutor, workers: int, bar: Any
-) -> None:
-    """Fill ``job.max_stat`` batch by batch, voxel chunks shared by the workers."""
-    model = job.model
-    monotone = model.basis.shape[1] == model.df_num
-    groups = [g for g in (job.chunks[i::workers] for i in range(workers)) if g]
-    for start in range(0, resamples.shape[0], BATCH):
-        stop = min(start + BATCH, resamples.shape[0])
-        b = stop - start
-        coef = coefficients(model, resamples[start:stop])
-        parts = list(
-            pool.map(
-                lambda grp, coef=coef, b=b: chunk_maxima(
-                    job.prepared.resid, model, coef, b, job.two_sided, grp
-                ),
-                groups,
-            )
-        )
-        best = np.maximum.reduce(parts)
-        job.max_stat[start:stop] = monotone_max(best, model, job.two_sided) if monotone else best
-        if bar is not None:
-            bar.update(b)
-
-
-def _map_batches(job: _Job, resamples: np.ndarray, pool: ThreadPoolExecutor, bar: Any) -> None:
-    """Fill every null batch by batch from whole resampled maps (clusters, TFCE)."""
-    model, chunks = job.model, job.chunks
-    maps = np.empty((MAP_BATCH, job.n_voxels), dtype=np.float32)
-    chunk_max = np.empty((len(chunks), MAP_BATCH), dtype=np.float32)
-
-    def fill(ci: int, coef: np.ndarray, b: int) -> None:
-        s0, s1 = chunks[ci]
-        s = stat_from_products(coef @ job.prepared.resid[:, s0:s1], model, b)
-        maps[:b, s0:s1] = s
-        chunk_max[ci, :b] = (np.abs(s) if job.two_sided else s).max(axis=1)
-
-    task = partial(
-        map_maxima,
-        graph=job.graph,
-        threshold=job.settings.cluster_threshold,
-        tfce_kw=job.settings.tfce_kw,
-        two_sided=job.two_sided,
-    )
-    for start in range(0, resamples.shape[0], MAP_BATCH):
-        stop = min(start + MAP_BATCH, resamples.shape[0])
-        b = stop - start
-        coef = coefficients(model, resamples[start:stop])
-        list(pool.map(lambda ci, coef=coef, b=b: fill(ci, coef, b), range(len(chunks))))
-        job.max_stat[start:stop] = chunk_max[:, :b].max(axis=0)
-        for i, (size, mass, tf) in enumerate(pool.map(task, maps[:b])):
-            if job.max_size is not None and job.max_mass is not None:
-                job.max_size[start + i] = size
-                job.max_mass[start + i] = mass
-            if job.max_tfce is not None:
-                job.max_tfce[start + i] = tf
-        if bar is not None:
-            bar.update(b)
-
-
-def _observed(job: _Job) -> np.ndarray | None:
+def _observed(
+    work: NullWork, stat: np.ndarray, maxima: NullMaxima, settings: NullSettings
+) -> np.ndarray | None:
     """Set the resample 0 entries from the float64 observed map; the observed TFCE map."""
-    observed, v = job.prepared.stat, job.n_voxels
-    score = np.abs(observed) if job.two_sided else observed
-    job.max_stat[0] = float(score.max()) if v else 0.0
-    if job.graph is None:
+    v = stat.size
+    score = np.abs(stat) if work.two_sided else stat
+    maxima.max_stat[0] = float(score.max()) if v else 0.0
+    if work.graph is None:
         return None
-    threshold = job.settings.cluster_threshold
-    size0, mass0, _ = map_maxima(observed, job.graph, threshold, None, job.two_sided)
-    if job.max_size is not None and job.max_mass is not None:
-        job.max_size[0] = size0
-        job.max_mass[0] = mass0
-    if job.max_tfce is None:
+    size0, mass0, _ = map_maxima(stat, work.graph, work.cluster_threshold, None, work.two_sided)
+    if maxima.max_size is not None and maxima.max_mass is not None:
+        maxima.max_size[0] = size0
+        maxima.max_mass[0] = mass0
+    if maxima.max_tfce is None:
         return None
-    obs_tfce = tfce(observed, job.graph, two_sided=job.two_sided, **(job.settings.tfce_kw or {}))
-    job.max_tfce[0] = float(np.abs(obs_tfce).max()) if v else 0.0
+    obs_tfce = tfce(stat, work.graph, two_sided=work.two_sided, **(settings.tfce_kw or {}))
+    maxima.max_tfce[0] = float(np.abs(obs_tfce).max()) if v else 0.0
     return obs_tfce
 
 
@@ -325,6 +199,7 @@ def permutation_null(
     *,
     blocks: np.ndarray | None = None,
     mask: np.ndarray | None = None,
+    runner: NullRunner | None = None,
 ) -> PermutationNull:
     """Observed statistic and max-statistic null distributions by sign flipping/permutation.
 
@@ -342,6 +217,10 @@ def permutation_null(
         Exchangeability blocks (permutations stay within blocks).
     mask : (X, Y, Z) ndarray of bool or None
         Needed for cluster and TFCE nulls (voxels are ``volume[mask]``).
+    runner : callable or None
+        Computes the null maxima of a :class:`~.loop.NullWork` elsewhere (e.g. as chunks of
+        resamples on a cluster; see :func:`~.loop.chunk_bounds`); None runs the loop here
+        (``settings.n_jobs`` threads). The values are the same either way.
 
     Returns
     -------
@@ -366,43 +245,37 @@ def permutation_null(
         blocks=blocks,
         row_labels=model.row_labels,
     )
-    m, v = resamples.shape[0], y.shape[1]
-    clusters = settings.cluster_threshold is not None
-    job = _Job(
+    prepared = prepare(y, model)
+    work = NullWork(
         model=model,
-        prepared=prepare(y, model),
-        settings=settings,
+        resid=prepared.resid,
+        resamples=resamples,
         two_sided=two_sided,
         graph=graph,
-        chunks=[(s, min(s + VOXEL_CHUNK, v)) for s in range(0, v, VOXEL_CHUNK)],
-        max_stat=np.empty(m),
-        max_size=np.zeros(m) if clusters else None,
-        max_mass=np.zeros(m) if clusters else None,
-        max_tfce=np.zeros(m) if settings.tfce else None,
+        cluster_threshold=settings.cluster_threshold,
+        tfce_kw=settings.tfce_kw,
     )
-    with (
-        _pool(settings.n_jobs) as (pool, workers),
-        _progress(m, settings.progress, "permutations") as bar,
-    ):
-        if graph is None:
-            _max_t_batches(job, resamples, pool, workers, bar)
-        else:
-            _map_batches(job, resamples, pool, bar)
-    obs_tfce = _observed(job)
+    if runner is None:
+        with _progress(work.n_perm, settings.progress, "permutations") as bar:
+            maxima = null_maxima(work, n_jobs=settings.n_jobs, bar=bar)
+    else:
+        maxima = join_maxima(work, [runner(work)])
+    obs_tfce = _observed(work, prepared.stat, maxima, settings)
+    clusters = settings.cluster_threshold is not None
     return PermutationNull(
-        stat=job.prepared.stat,
+        stat=prepared.stat,
         stat_type=model.stat_type,
         two_sided=two_sided,
         dof=model.dof,
         df_num=model.df_num,
         scheme=model.scheme,
         exact=exact,
-        n_perm=m,
+        n_perm=work.n_perm,
         resamples=resamples,
-        max_stat=job.max_stat,
+        max_stat=maxima.max_stat,
         cluster_threshold=None if not clusters else float(settings.cluster_threshold),
-        max_size=job.max_size,
-        max_mass=job.max_mass,
+        max_size=maxima.max_size,
+        max_mass=maxima.max_mass,
         tfce=obs_tfce,
-        max_tfce=job.max_tfce,
+        max_tfce=maxima.max_tfce,
     )

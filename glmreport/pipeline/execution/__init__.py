@@ -15,6 +15,11 @@ output and draws no random number.
 - :class:`DaskExecutor`: a Dask distributed cluster that the user started; closing the
   executor closes the client and never shuts the cluster down.
 
+Data that every task of a batch reads (a group level's residuals and resamples) is shared
+once with :meth:`Executor.share`, which returns a small :class:`Shared` handle that the tasks
+carry in their argument (:mod:`.shared`): kept in this process by :class:`SerialExecutor`,
+scattered to every worker by :class:`DaskExecutor`; :class:`LocalExecutor` shares nothing.
+
 An exception inside a task never escapes the worker as such: it comes back as a
 :class:`TaskFailure` (its type, message and traceback text), named after the task. With
 :func:`run_tasks` the caller chooses to stop at the first failure or to skip failed tasks.
@@ -42,6 +47,7 @@ from .settings import (
     check_timeout,
     default_jobs,
 )
+from .shared import Shared, SharedDataError
 from .tasks import OnError, TaskResults, make_executor, run_tasks
 
 __all__ = [
@@ -57,6 +63,8 @@ __all__ = [
     "RemoteTraceback",
     "SchedulerUnreachableError",
     "SerialExecutor",
+    "Shared",
+    "SharedDataError",
     "TaskError",
     "TaskFailure",
     "TaskInternalError",

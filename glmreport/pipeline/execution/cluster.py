@@ -15,6 +15,7 @@ from ...errors import GlmReportError
 from .executors import MAX_TASK_BYTES, Executor, check_picklable
 from .failures import Done, cap, catch
 from .settings import DEFAULT_TIMEOUT, check_address, check_timeout
+from .shared import Shared, size_of
 from .worker import call_task, environment
 
 T = TypeVar("T")
@@ -40,7 +41,9 @@ class DaskExecutor(Executor):
 
     Every task is submitted with ``pure=False`` under the key ``(<desc>-<batch>, index)``:
     readable on the dashboard, fixed by the task's position, and unique to this batch so that
-    two runs sharing a scheduler never share a task. Results wait on the workers until
+    two runs sharing a scheduler never share a task. Data shared with :meth:`share` is
+    scattered once to every worker (``broadcast=True``) and every task of later batches
+    depends on it, so Dask hands each task the worker's copy. Results wait on the workers until
     fetched, in one request per batch of tasks finished since the last fetch, and are released
     on the cluster as soon as they are handed over. Closing the executor closes the client;
     the cluster keeps running.
@@ -67,7 +70,9 @@ class DaskExecutor(Executor):
     ) -> None:
         self.address = check_address(address)
         self.max_task_bytes = max_task_bytes
-        self._client = _connect(self.address, check_timeout(timeout))
+        self._shared: dict[str, Any] = {}  # key -> future of data on every worker
+        self.timeout = check_timeout(timeout)
+        self._client = _connect(self.address, self.timeout)
         try:
             if check_workers:
                 _check_workers(self._client)
@@ -84,7 +89,10 @@ class DaskExecutor(Executor):
         check_picklable(fn, items, names, self.max_task_bytes)
         prefix = f"glmreport-{_slug(desc)}-{uuid.uuid4().hex[:12]}"
         keys = [(prefix, index) for index in range(len(items))]
-        submitted = self._client.map(functools.partial(call_task, fn), items, key=keys, pure=False)
+        extra = {"shared": dict(self._shared)} if self._shared else {}
+        submitted = self._client.map(
+            functools.partial(call_task, fn), items, key=keys, pure=False, **extra
+        )
         pending = {future.key: (future, index) for index, future in enumerate(submitted)}
         finished = as_completed(submitted, loop=self._client.loop)
         del submitted  # from here on, a result is released as soon as it was handed over
@@ -114,8 +122,38 @@ class DaskExecutor(Executor):
                 yield _dask_done(future, index, names[index])
             future.release()
 
+    def share(self, value: Any) -> Shared:
+        """Scatter ``value`` to every worker once (``broadcast=True``); see :mod:`.shared`.
+
+        Raises
+        ------
+        SchedulerUnreachableError
+            No worker took the data within the timeout (none connected?).
+        """
+        try:
+            [future] = self._client.scatter(
+                [value], broadcast=True, hash=False, timeout=self.timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            raise SchedulerUnreachableError(
+                f"could not send {size_of(value) / 2**20:.1f} MiB of data to the workers of the "
+                f"Dask scheduler at {self.address} within {self.timeout:g} s ("
+                f"{cap(str(exc), 200)}); check that workers are connected (`dask worker "
+                f"{self.address}`)"
+            ) from exc
+        self._shared[future.key] = future
+        return Shared(str(future.key), size_of(value))
+
+    def release(self, handle: Shared) -> None:
+        """Release the workers' copies of the data of ``handle``."""
+        future = self._shared.pop(handle.key, None)
+        if future is not None:
+            future.release()
+
     def close(self) -> None:
-        """Close the client (never the cluster)."""
+        """Release the shared data and close the client (never the cluster)."""
+        for key in list(self._shared):
+            self.release(Shared(key))
         self._client.close()
 
 

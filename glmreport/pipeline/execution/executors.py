@@ -20,6 +20,7 @@ from typing import Any, Literal, TypeVar
 
 from .failures import Done, TaskError, TaskInternalError, WorkerLostError, cap, catch, raise_failure
 from .settings import check_jobs, default_jobs
+from .shared import Shared, drop_here, keep_here, new_key, size_of
 from .worker import blas_controller, call_task, init_worker
 
 T = TypeVar("T")
@@ -100,6 +101,34 @@ class Executor(ABC):
     ) -> Iterator[Done]:
         """Yield every task once as it finishes; closing the iterator cancels the rest."""
 
+    def share(self, value: Any) -> Shared:
+        """Send ``value`` once to every worker; a task reads it with ``handle.value()``.
+
+        Tasks carry the small :class:`~.shared.Shared` handle in their argument instead of
+        the data. The value stays shared until :meth:`release` or :meth:`close`.
+
+        Raises
+        ------
+        NotImplementedError
+            This executor's workers cannot receive shared data (:class:`LocalExecutor`).
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} shares no data with its workers; run work on shared "
+            "data in this process or on a Dask cluster"
+        )
+
+    def release(self, handle: Shared) -> None:  # noqa: B027 - nothing to release by default
+        """Stop sharing the data of ``handle`` (nothing if it is not shared)."""
+
+    @contextlib.contextmanager
+    def sharing(self, value: Any) -> Iterator[Shared]:
+        """:meth:`share` ``value`` for the duration of a ``with`` block."""
+        handle = self.share(value)
+        try:
+            yield handle
+        finally:
+            self.release(handle)
+
     def close(self) -> None:  # noqa: B027 - nothing to release unless a subclass holds something
         """Release the executor's processes or connection (idempotent)."""
 
@@ -115,6 +144,24 @@ class SerialExecutor(Executor):
 
     def __init__(self) -> None:
         self.jobs = 1
+        self._shared: set[str] = set()
+
+    def share(self, value: Any) -> Shared:
+        """Keep ``value`` in this process for the tasks (no copy)."""
+        handle = Shared(new_key(value), size_of(value))
+        keep_here(handle.key, value)
+        self._shared.add(handle.key)
+        return handle
+
+    def release(self, handle: Shared) -> None:
+        """Forget the value of ``handle``."""
+        self._shared.discard(handle.key)
+        drop_here(handle.key)
+
+    def close(self) -> None:
+        """Forget every value still shared."""
+        for key in list(self._shared):
+            self.release(Shared(key))
 
     def _outcomes(
         self, fn: Callable[[T], R], items: list[T], names: list[str], desc: str

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import numpy as np
 
 from .failures import Caught, catch
+from .shared import bound
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,11 +48,18 @@ def init_worker() -> None:
     blas_controller().limit(limits=1, user_api="blas")
 
 
-def call_task(fn: Callable[[T], R], item: T) -> tuple[R | None, Caught | None]:
-    """Run one task in a worker process; exceptions come back as a :class:`Caught`."""
+def call_task(
+    fn: Callable[[T], R], item: T, shared: Mapping[str, Any] | None = None
+) -> tuple[R | None, Caught | None]:
+    """Run one task in a worker process; exceptions come back as a :class:`Caught`.
+
+    ``shared`` (key -> data, resolved by Dask from the executor's shared futures) is what the
+    task's :class:`~.shared.Shared` handles return while it runs.
+    """
     try:
         blas_controller().limit(limits=1, user_api="blas")
-        return fn(item), None
+        with bound(shared):
+            return fn(item), None
     except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, named
         return None, catch(exc)
 
