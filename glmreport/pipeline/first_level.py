@@ -151,14 +151,14 @@ def _fit_runs(
     log: Callable[[str], None],
 ) -> RunResults:
     """Fit every run in turn (one run's in-mask data in memory) and compute its contrasts."""
-    volume_fn = None
+    stack_fn = None
     if model.smoothing_fwhm:
         affine, fwhm = masker.affine, model.smoothing_fwhm
-        volume_fn = lambda vol: smooth(vol, affine, fwhm)  # noqa: E731
+        stack_fn = lambda vols: smooth(vols, affine, fwhm)  # noqa: E731
     out: RunResults = {spec.name: [] for spec, _, _ in parsed}
     for i, (run, img) in enumerate(zip(model.runs, imgs, strict=True)):
         log(f"{run.name}: reading {img.shape[3]} scans, fitting {model.noise_model.upper()}")
-        data = run_timeseries(img, masker.mask, source=str(run.bold), volume_fn=volume_fn)
+        data = run_timeseries(img, masker.mask, source=str(run.bold), stack_fn=stack_fn)
         glm = fit_first_level(data, designs[i], noise_model=model.noise_model)
         del data
         for spec, weights, label in parsed:

@@ -169,11 +169,11 @@ def fit_run(task: RunTask) -> RunFit:
         check_estimable(w, design.matrix, name=spec.name, where=spec.where)
         weights[spec.name] = (w, label, spec)
     mask, rule = subject_mask(task.subject_runs, affine)
-    volume_fn = None
+    stack_fn = None
     if settings.smoothing_fwhm:
         fwhm = settings.smoothing_fwhm
-        volume_fn = lambda vol: smooth(vol, affine, fwhm)  # noqa: E731
-    data = run_timeseries_scaled(img, mask, run.label, volume_fn, settings.signal_scaling)
+        stack_fn = lambda vols: smooth(vols, affine, fwhm)  # noqa: E731
+    data = run_timeseries_scaled(img, mask, run.label, stack_fn, settings.signal_scaling)
     glm = fit_first_level(data, design, noise_model=settings.noise_model)
     del data
     results = {
@@ -205,12 +205,16 @@ def fit_run(task: RunTask) -> RunFit:
 
 
 def run_timeseries_scaled(
-    img: nib.Nifti1Image, mask: np.ndarray, source: str, volume_fn, scaling: str
+    img: nib.Nifti1Image, mask: np.ndarray, source: str, stack_fn, scaling: str
 ) -> np.ndarray:
-    """The run's in-mask time series (float64), in percent signal change when asked."""
+    """The run's in-mask time series (float64), in percent signal change when asked.
+
+    ``stack_fn`` (e.g. smoothing) is applied to stacks of volumes
+    (:func:`glmreport.inputs.bold.run_timeseries`).
+    """
     from ..inputs.bold import run_timeseries
 
-    data = run_timeseries(img, mask, source=source, volume_fn=volume_fn).astype(np.float64)
+    data = run_timeseries(img, mask, source=source, stack_fn=stack_fn).astype(np.float64)
     if scaling == "percent":
         percent_signal_change(data, out=data)
     return data
