@@ -38,16 +38,17 @@ from ..inputs.images import load_image
 from ..inputs.participants import read_participants, require_values
 from ..outputs.safety import protected_paths
 from ..outputs.summary import read_summary
-from .execution import make_executor, run_tasks
+from .execution import Executor, ThreadExecutor, make_executor, run_tasks
 from .study_fit import RunFit, RunTask, fit_run
 from .study_subjects import subject_folder, write_subject
 
 #: Most notes kept in the summary (a large study can have one per run).
 MAX_NOTES = 200
-#: Runs holding fewer voxel-scans than this in all are fitted in this process, whatever
-#: ``jobs``: starting local workers (importing numpy, scipy and glmreport, about 3 s of a
-#: core) costs more than they save on such a study (fits run at about 25 million
-#: voxel-scans per second of a core; two MNI 2 mm runs of 200 scans hold 430 million).
+#: Runs holding fewer voxel-scans than this in all are fitted on ``jobs`` threads of this
+#: process, not on worker processes: starting local workers (a fresh interpreter importing
+#: numpy, scipy and the fitting modules, about a second of a core) costs more than they save
+#: on such a study (fits run at about 25 million voxel-scans per second of a core; two MNI
+#: 2 mm runs of 200 scans hold 430 million).
 SMALL_STUDY = 500_000_000
 
 
@@ -238,12 +239,13 @@ def fit_subjects(
     if tasks:
         collector.start(len(set(owners[n].id for n in names)))
         if scheduler is None and jobs != 1 and voxel_scans(tasks) < SMALL_STUDY:
+            pool: Executor = ThreadExecutor(jobs)
             context["log"](
-                f"{len(tasks)} small runs: fitted in this process (worker start-up would cost "
-                "more than it saves)"
+                f"{len(tasks)} small runs: fitted on {pool.jobs} threads of this process "
+                "(worker start-up would cost more than it saves)"
             )
-            jobs = 1
-        pool = make_executor(jobs, scheduler, help_while_starting=True)
+        else:
+            pool = make_executor(jobs, scheduler, help_while_starting=True)
         with pool as executor, contextlib.closing(collector):
             done = run_tasks(
                 executor,

@@ -30,6 +30,7 @@ from glmreport.pipeline.execution import (
     SerialExecutor,
     TaskError,
     TaskInternalError,
+    ThreadExecutor,
     WorkerLostError,
     check_address,
     default_jobs,
@@ -124,14 +125,14 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def executors(cluster):
-    serial, pool = SerialExecutor(), LocalExecutor(jobs=2)
+    serial, pool, threads = SerialExecutor(), LocalExecutor(jobs=2), ThreadExecutor(jobs=2)
     dask = DaskExecutor(cluster.scheduler_address, timeout=10)
-    yield {"serial": serial, "local": pool, "dask": dask}
-    for executor in (serial, pool, dask):
+    yield {"serial": serial, "local": pool, "threads": threads, "dask": dask}
+    for executor in (serial, pool, threads, dask):
         executor.close()
 
 
-@pytest.fixture(params=["serial", "local", "dask"])
+@pytest.fixture(params=["serial", "local", "threads", "dask"])
 def executor(request, executors):
     return executors[request.param]
 

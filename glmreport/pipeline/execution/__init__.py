@@ -12,6 +12,8 @@ output and draws no random number.
   to debug, and what the tests of other modules use).
 - :class:`LocalExecutor`: a process pool started with ``forkserver`` (or ``spawn``), never
   ``fork``, one BLAS thread per worker.
+- :class:`ThreadExecutor`: ``jobs`` threads of this process, for batches of short tasks
+  (no worker to start; the tasks' heavy parts release the GIL).
 - :class:`DaskExecutor`: a Dask distributed cluster that the user started; closing the
   executor closes the client and never shuts the cluster down.
 
@@ -43,6 +45,7 @@ from .settings import (
     default_jobs,
 )
 from .tasks import OnError, TaskResults, make_executor, run_tasks
+from .threads import ThreadExecutor
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -61,6 +64,7 @@ __all__ = [
     "TaskFailure",
     "TaskInternalError",
     "TaskResults",
+    "ThreadExecutor",
     "WorkerEnvironmentError",
     "WorkerLostError",
     "check_address",
