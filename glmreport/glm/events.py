@@ -138,7 +138,11 @@ def select_confounds(
             + suggest(absent[0], available)
             + f" Available: {', '.join(available[:30])}{' ...' if len(available) > 30 else ''}"
         )
-    out = confounds[cols].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    picked = confounds[cols]
+    if all(pd.api.types.is_float_dtype(t) for t in picked.dtypes):
+        out = picked.astype(np.float64)  # already numbers (a study's selected confounds)
+    else:
+        out = picked.apply(pd.to_numeric, errors="coerce").astype(np.float64)
     bad = [c for c in cols if not np.isfinite(out[c].to_numpy()).all()]
     if bad:
         raise DesignError(

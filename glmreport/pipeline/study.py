@@ -124,7 +124,8 @@ def plan_study(config: RunConfig) -> StudyPlan:
     patterns = spec.first_level.confounds
     for run in study.runs:
         if patterns and run.confounds is not None:
-            match_confounds(list(read_confounds(run.confounds).columns), patterns, source=run.label)
+            names = list(read_confounds(run.confounds, nrows=1).columns)  # the header suffices
+            match_confounds(names, patterns, source=run.label)
     taken: set[str] = set()
     labels = []
     for c in config.contrasts:
