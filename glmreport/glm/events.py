@@ -9,11 +9,27 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from ..errors import DesignError, suggest
+from ..inputs.tables import read_table
 
 EVENT_COLUMNS = ("onset", "duration", "trial_type")
 
 
 _EVENT_KEY = ["trial_type", "onset", "duration"]
+
+
+def read_events(path, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Read a BIDS events file and prepare it (:func:`prepare_events`).
+
+    Numeric ``trial_type`` codes become labels (``"1"``, not ``"1.0"``); ``n/a`` stays
+    missing (those events are dropped with a note).
+    """
+    table = read_table(path, what="events file")
+    if "trial_type" in table.columns:
+        table["trial_type"] = [
+            v if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+            for v in table["trial_type"]
+        ]
+    return prepare_events(table, source=source)
 
 
 def prepare_events(

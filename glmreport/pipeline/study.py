@@ -3,7 +3,7 @@
 1. :func:`plan_study` finds the subjects' runs (:func:`glmreport.inputs.bids.discover_study`),
    checks every run's confound names and joins ``participants.tsv`` before anything is
    fitted, so a bad name is an error (exit 2) that leaves nothing behind;
-2. one task per run (:func:`glmreport.pipeline.study_fit.fit_run`) on the chosen executor
+2. one task per run (:func:`glmreport.tasks.study_fit.fit_run`) on the chosen executor
    (this process, a local process pool or a Dask cluster); as soon as a subject's runs are
    in, the main process combines them and writes ``sub-<id>/``, then lets them go, so it
    holds about one subject's results at a time;
@@ -38,8 +38,8 @@ from ..inputs.images import load_image
 from ..inputs.participants import read_participants, require_values
 from ..outputs.safety import protected_paths
 from ..outputs.summary import read_summary
+from ..tasks.study_fit import RunFit, RunTask, fit_run
 from .execution import Executor, ThreadExecutor, make_executor, run_tasks
-from .study_fit import RunFit, RunTask, fit_run
 from .study_subjects import subject_folder, write_subject
 
 #: Most notes kept in the summary (a large study can have one per run).

@@ -28,7 +28,7 @@ from ..inputs.confounds import SPIKE_PREFIX
 from ..inputs.masking import Masker
 from ..outputs.layout import run_design_name
 from ..outputs.results import ContrastOutput, RunOutput, write_results
-from .study_fit import RunFit, input_files
+from ..tasks.study_fit import RunFit, input_files
 
 FIXED_EFFECTS = (
     "precision-weighted over runs (effect = V sum(P_i e_i), V = (sum P_i)^-1, dof = sum of run dof)"

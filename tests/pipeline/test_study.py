@@ -153,7 +153,7 @@ def test_run_fits_in_pool_workers_equal_those_of_this_process(dataset: Path):
     every run here): a pool that never does checks the fits that come back from workers."""
     from glmreport.pipeline.execution import LocalExecutor, SerialExecutor
     from glmreport.pipeline.study import SMALL_STUDY, plan_study, voxel_scans
-    from glmreport.pipeline.study_fit import RunTask, fit_run
+    from glmreport.tasks.study_fit import RunTask, fit_run
 
     config = load_config(dataset / "study.yaml")
     plan = plan_study(config)

@@ -294,7 +294,7 @@ def preload_modules(fn: Callable[..., Any] | None) -> list[str]:
     on its own when the first task arrives; with them the workers are forked with the
     modules already loaded, which halves a pool's start-up on two cores.
     """
-    names = ["__main__", "numpy", __name__.rsplit(".", 1)[0] + ".worker"]
+    names = ["__main__", "numpy", call_task.__module__]  # glmreport.tasks.worker
     module = getattr(getattr(fn, "func", fn), "__module__", None)
     if module and module != "__main__":
         names.append(module)

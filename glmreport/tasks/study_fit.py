@@ -29,6 +29,7 @@ from ..config.study_spec import StudyFirstLevel
 from ..errors import ContrastError, UnknownColumnError
 from ..glm.ar1 import fit_first_level
 from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights
+from ..glm.events import read_events
 from ..glm.first_level import check_design, make_first_level_design, make_frame_times
 from ..glm.results import ContrastResult
 from ..glm.scaling import percent_signal_change
@@ -37,7 +38,6 @@ from ..inputs.confounds import FD_COLUMN, confound_values, read_confounds, selec
 from ..inputs.images import load_image, sha256
 from ..inputs.masking import build_mask, mask_from_file
 from ..inputs.smoothing import smooth
-from .first_level import _read_events
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,7 +119,7 @@ def subject_mask(runs: tuple[StudyRun, ...], affine: np.ndarray) -> tuple[np.nda
 
 def _design(task: RunTask, n_scans: int) -> tuple[object, list[str], np.ndarray | None]:
     run, settings = task.run, task.settings
-    events, notes = _read_events(run.events, run.label)
+    events, notes = read_events(run.events, run.label)
     confounds, fd = None, None
     if run.confounds is not None:
         table = read_confounds(run.confounds)
