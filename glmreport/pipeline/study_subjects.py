@@ -99,7 +99,8 @@ def _model_info(subject: StudySubject, fits: Sequence[RunFit], config: RunConfig
     settings = config.model.study.first_level
     first, masker_mask = fits[0], fits[0].mask
     columns = list(first.design.columns)
-    nuisance = [c for c in columns if c not in _event_columns(fits, config)]
+    events = _event_columns(fits, config)
+    nuisance = [c for c in columns if c not in events]
     return {
         "level": "first",
         "design": f"first-level GLM, {settings.noise_model.upper()} noise model",
