@@ -132,7 +132,7 @@ def _line(name: str, results: list[dict], base: float) -> str:
     work_cpu = statistics.median(r["work_cpu"] for r in results)
     rss = max(r["rss_mb"] for r in results)
     return (
-        f"{name:20s} work {seconds:6.2f} s (CPU {work_cpu:5.2f} s)  process {process:6.2f} s "
+        f"{name:23s} work {seconds:6.2f} s (CPU {work_cpu:5.2f} s)  process {process:6.2f} s "
         f"(CPU {cpu:5.2f} s)  peak RSS {rss:4.0f} MiB  nilearn / this = {base / seconds:5.2f}x"
     )
 
