@@ -7,18 +7,27 @@ The synthetic BIDS + fMRIPrep study of :func:`glmreport.datasets.study.write_stu
 ``rot_?``), percent signal change; fixed effects per subject; a one-sample group t test of
 ``face - house``.
 
-- nilearn 0.14: ``tests/fixtures/study_nilearn.py`` (``FirstLevelModel(signal_scaling=0)``
+- nilearn: ``tests/fixtures/study_nilearn.py`` (``FirstLevelModel(signal_scaling=0)``
   per run, ``compute_fixed_effects(precision_weighted=True)``, ``SecondLevelModel``), one
   process, as a user's loop runs;
-- glmreport: ``run(config, jobs=N)`` (a local process pool, default the cores; a study under
-  500 million voxel-scans, as the default one, is fitted in the main process), no report,
-  one uncorrected threshold; with ``--dask`` also on a Dask ``LocalCluster`` of N
-  single-threaded worker processes on 127.0.0.1 (started before timing).
+- glmreport: ``run(config, jobs=N)`` (default the cores; a study under 500 million
+  voxel-scans, as the default one, is fitted on N threads of the main process, a larger one
+  on a local process pool), no report, one uncorrected threshold, every subject folder
+  written; with ``--dask`` also on a Dask ``LocalCluster`` of N single-threaded worker
+  processes on 127.0.0.1 (started before timing; its workers import glmreport on their first
+  task, inside the timing).
 
-Each tool runs in its own fresh subprocess; the subprocess reports the wall time of the work
-(imports excluded) and its peak resident memory (``VmHWM``; worker processes not included).
-Median of ``--repeat`` runs (default 3); the ratio nilearn / glmreport is printed, and the
-largest difference between the two group z maps.
+Both tools are measured the same way: each run is a fresh subprocess that imports its tool,
+then times its work (``work``: imports excluded; its CPU time, all threads of the process,
+is what survives a busy machine); ``process`` is the whole subprocess (start,
+imports, work, exit) timed by this script; ``CPU`` the user + system time of the subprocess
+and the descendants it waited for (imports included; the workers of a local pool, children of
+its fork server, and those of a Dask cluster are not counted); peak RSS the subprocess's
+``VmHWM`` (worker processes not included). glmreport writes into a new folder each time
+(nothing to replace); nilearn writes its group z map after its timing. The tools' runs
+alternate, so a change of load on the machine touches both; the load average is printed
+before and after. Median of ``--repeat`` runs (default 3); the ratio nilearn / glmreport of
+the work times is printed, and the largest difference between the two group z maps.
 
 Usage::
 
@@ -68,7 +77,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def child(tool: str, folder: Path, jobs: int, scheduler: str | None) -> None:
+def child(tool: str, folder: Path, jobs: int, scheduler: str | None, out: str) -> None:
     """Run one tool in this (fresh) process and print its time and memory as JSON."""
     import time
 
@@ -79,30 +88,53 @@ def child(tool: str, folder: Path, jobs: int, scheduler: str | None) -> None:
         sys.path.insert(0, str(ROOT / "tests"))
         from fixtures.study_nilearn import nilearn_group_z
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         z = nilearn_group_z(folder / "bids", smoothing_fwhm=5.0)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         z.z.to_filename(folder / "nilearn_z.nii.gz")
     else:
         from glmreport.config.load import load_config
         from glmreport.pipeline import run
 
         config = load_config(folder / "study.yaml")
-        out = folder / f"results-{tool}"
-        t0 = time.perf_counter()
-        run(config, out=out, overwrite=True, formats=(), jobs=jobs, scheduler=scheduler)
-        seconds = time.perf_counter() - t0
-        summary = json.loads((out / "summary.json").read_text())
-        z = nib.load(out / summary["contrasts"][0]["maps"]["z"])
+        results = folder / out
+        t0, c0 = time.perf_counter(), time.process_time()
+        run(config, out=results, formats=(), jobs=jobs, scheduler=scheduler)
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+        summary = json.loads((results / "summary.json").read_text())
+        z = nib.load(results / summary["contrasts"][0]["maps"]["z"])
         np.save(folder / f"{tool}_z.npy", np.asarray(z.dataobj))
-    print(json.dumps({"seconds": seconds, "rss_mb": _peak_rss_mb()}))
+    print(json.dumps({"seconds": seconds, "work_cpu": cpu, "rss_mb": _peak_rss_mb()}))
 
 
-def _spawn(tool: str, folder: Path, jobs: int, scheduler: str | None) -> dict:
-    cmd = [sys.executable, __file__, "--child", tool, str(folder), str(jobs), scheduler or ""]
+def _spawn(tool: str, folder: Path, jobs: int, scheduler: str | None, out: str = "") -> dict:
+    import time
+
+    cmd = [sys.executable, __file__, "--child", tool, str(folder), str(jobs), scheduler or "", out]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
     done = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    process = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process": process, "cpu": cpu}
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _line(name: str, results: list[dict], base: float) -> str:
+    seconds = statistics.median(r["seconds"] for r in results)
+    process = statistics.median(r["process"] for r in results)
+    cpu = statistics.median(r["cpu"] for r in results)
+    work_cpu = statistics.median(r["work_cpu"] for r in results)
+    rss = max(r["rss_mb"] for r in results)
+    return (
+        f"{name:23s} work {seconds:6.2f} s (CPU {work_cpu:5.2f} s)  process {process:6.2f} s "
+        f"(CPU {cpu:5.2f} s)  peak RSS {rss:4.0f} MiB  nilearn / this = {base / seconds:5.2f}x"
+    )
 
 
 def main() -> None:
@@ -114,11 +146,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--scans", type=int, default=100)
     parser.add_argument("--shape", type=int, nargs=3, default=(20, 24, 20))
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        tool, folder, jobs, scheduler = args.child
-        child(tool, Path(folder), int(jobs), scheduler or None)
+        tool, folder, jobs, scheduler, out = args.child
+        child(tool, Path(folder), int(jobs), scheduler or None, out)
         return
 
     import nibabel as nib
@@ -138,12 +170,13 @@ def main() -> None:
         (folder / "study.yaml").write_text(CONFIG)
         print(
             f"{args.subjects} subjects x {args.runs} runs x {args.scans} scans, grid "
-            f"{tuple(args.shape)}; {os.cpu_count()} cores; median of {args.repeat} fresh runs"
+            f"{tuple(args.shape)}; {os.cpu_count()} cores; median of {args.repeat} fresh "
+            f"processes, alternated; load average before: {_load()}"
         )
-        runs = {
-            "nilearn": [_spawn("nilearn", folder, 1, None) for _ in range(args.repeat)],
-            "glmreport": [_spawn("glmreport", folder, args.jobs, None) for _ in range(args.repeat)],
-        }
+        runs: dict[str, list[dict]] = {"nilearn": [], "glmreport": []}
+        for i in range(args.repeat):
+            runs["nilearn"].append(_spawn("nilearn", folder, 1, None))
+            runs["glmreport"].append(_spawn("glmreport", folder, args.jobs, None, f"out-{i}"))
         if args.dask:
             from distributed import LocalCluster
 
@@ -155,18 +188,14 @@ def main() -> None:
                 dashboard_address="127.0.0.1:0",
             ) as cluster:
                 runs["glmreport-dask"] = [
-                    _spawn("dask", folder, args.jobs, cluster.scheduler_address)
-                    for _ in range(args.repeat)
+                    _spawn("dask", folder, args.jobs, cluster.scheduler_address, f"dask-{i}")
+                    for i in range(args.repeat)
                 ]
         base = statistics.median(r["seconds"] for r in runs["nilearn"])
         for name, results in runs.items():
-            seconds = statistics.median(r["seconds"] for r in results)
-            rss = max(r["rss_mb"] for r in results)
             jobs = "" if name == "nilearn" else f" (jobs {args.jobs})"
-            print(
-                f"{name + jobs:28s} {seconds:8.2f} s  peak RSS {rss:7.0f} MiB  "
-                f"nilearn / this = {base / seconds:5.2f}x"
-            )
+            print(_line(name + jobs, results, base))
+        print(f"load average after: {_load()}")
         theirs = np.asarray(nib.load(folder / "nilearn_z.nii.gz").dataobj, dtype=float)
         for name in ("glmreport", "dask"):
             path = folder / f"{name}_z.npy"

@@ -6,9 +6,10 @@ Layers, each importing only the ones before it:
 
 ``glmreport.errors``, ``glmreport.resources`` and ``glmreport._version`` may be imported
 everywhere. ``pipeline`` (the stage order) may import every layer; only
-``cli`` and the top-level ``glmreport`` import ``pipeline``. ``datasets`` (synthetic data for
-the demo, the examples and the tests) may import config, inputs, glm and outputs. ``cli`` may
-import anything. Every import counts, at module level and inside functions.
+``cli`` and the top-level ``glmreport`` import ``pipeline``. ``tasks`` (what worker processes
+run) may import config, inputs and glm, and only ``pipeline`` imports it. ``datasets``
+(synthetic data for the demo, the examples and the tests) may import config, inputs, glm and
+outputs. ``cli`` may import anything. Every import counts, at module level and inside functions.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ LAYERS = ("config", "inputs", "glm", "inference", "labels", "outputs", "figures"
 SHARED = ("glmreport.errors", "glmreport.resources", "glmreport._version")
 #: What the parts outside the layers may import (a part always imports itself).
 OTHERS = {
-    "pipeline": LAYERS,
+    "pipeline": (*LAYERS, "tasks"),
+    "tasks": ("config", "inputs", "glm"),
     "datasets": ("config", "inputs", "glm", "outputs"),
     "cli": (*LAYERS, "pipeline", "datasets"),
     "__main__": ("cli",),

@@ -9,11 +9,27 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
 from ..errors import DesignError, suggest
+from ..inputs.tables import read_table
 
 EVENT_COLUMNS = ("onset", "duration", "trial_type")
 
 
 _EVENT_KEY = ["trial_type", "onset", "duration"]
+
+
+def read_events(path, source: str) -> tuple[pd.DataFrame, list[str]]:
+    """Read a BIDS events file and prepare it (:func:`prepare_events`).
+
+    Numeric ``trial_type`` codes become labels (``"1"``, not ``"1.0"``); ``n/a`` stays
+    missing (those events are dropped with a note).
+    """
+    table = read_table(path, what="events file")
+    if "trial_type" in table.columns:
+        table["trial_type"] = [
+            v if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+            for v in table["trial_type"]
+        ]
+    return prepare_events(table, source=source)
 
 
 def prepare_events(
@@ -138,7 +154,11 @@ def select_confounds(
             + suggest(absent[0], available)
             + f" Available: {', '.join(available[:30])}{' ...' if len(available) > 30 else ''}"
         )
-    out = confounds[cols].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    picked = confounds[cols]
+    if all(pd.api.types.is_float_dtype(t) for t in picked.dtypes):
+        out = picked.astype(np.float64)  # already numbers (a study's selected confounds)
+    else:
+        out = picked.apply(pd.to_numeric, errors="coerce").astype(np.float64)
     bad = [c for c in cols if not np.isfinite(out[c].to_numpy()).all()]
     if bad:
         raise DesignError(

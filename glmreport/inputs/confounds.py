@@ -119,6 +119,9 @@ def confound_values(table: pd.DataFrame, columns: Sequence[str], *, source: str)
     ConfoundError
         A cell is neither a number nor ``n/a``.
     """
+    batch = _as_float_table(table, columns)
+    if batch is not None:
+        return pd.DataFrame(batch, index=range(len(table)), columns=list(columns))
     out = {}
     for col in columns:
         values = table[col]
@@ -138,6 +141,29 @@ def confound_values(table: pd.DataFrame, columns: Sequence[str], *, source: str)
             values = numbers
         out[col] = values.to_numpy(dtype=np.float64, na_value=np.nan)
     return pd.DataFrame(out, index=range(len(table)), columns=list(columns))
+
+
+def _as_float_table(table: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
+    """``columns`` as one float64 array when every cell is a plain number or ``n/a``/empty:
+    the values of :func:`_as_floats` column by column, converted in one pass (else None:
+    the columns are then taken one by one)."""
+    columns = list(columns)
+    if not columns or len(set(columns)) != len(columns):
+        return None
+    picked = table[columns]
+    if any(pd.api.types.is_numeric_dtype(t) for t in picked.dtypes):
+        return None
+    cells = picked.to_numpy(dtype=object)
+    try:
+        text = np.array([str(v).strip() for v in cells.ravel()], dtype=object)
+        missing = np.isin(text, _MISSING)
+        text[missing] = "nan"
+        numbers = text.astype(np.float64)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(numbers[~missing]).all():
+        return None  # a literal nan or inf: the column-by-column path decides
+    return numbers.reshape(cells.shape)
 
 
 def _as_floats(values: pd.Series) -> np.ndarray | None:
@@ -219,8 +245,14 @@ def spike_regressors(fd: np.ndarray, threshold: float) -> pd.DataFrame:
     return pd.DataFrame(spikes, columns=names)
 
 
-def read_confounds(path: str | Path) -> pd.DataFrame:
+def read_confounds(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
     """Read an fMRIPrep confounds TSV as text (``n/a`` kept), one row per scan.
+
+    Parameters
+    ----------
+    path : str or Path
+    nrows : int, optional
+        Read only the first rows (``1``: the column names and a check that a row exists).
 
     Raises
     ------
@@ -229,7 +261,7 @@ def read_confounds(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, nrows=nrows)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ConfoundError(
             f"cannot read confounds table {str(path)[-160:]}: {str(exc)[:160]}"

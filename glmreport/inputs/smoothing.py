@@ -10,6 +10,9 @@ from scipy import ndimage
 
 from .masking import voxel_sizes
 
+#: Stacks of at least this many values are filtered on a thread pool, in blocks of volumes.
+THREADED_SIZE = 1 << 22
+
 
 def fwhm_to_sigma(fwhm_mm: float, affine: np.ndarray) -> np.ndarray:
     """Per-axis Gaussian sigma in voxels for an isotropic FWHM in mm (anisotropic voxels ok)."""
@@ -20,12 +23,16 @@ def smooth(volumes: np.ndarray, affine: np.ndarray, fwhm_mm: float) -> np.ndarra
     """Gaussian smoothing of whole volumes, in place where possible.
 
     Non-finite values are set to 0 first; each axis is filtered separately
-    (``scipy.ndimage.gaussian_filter1d``, ``mode='reflect'``, truncated at 4 sigma). Several
-    volumes are smoothed on a thread pool (the filter releases the GIL).
+    (``scipy.ndimage.gaussian_filter1d``, ``mode='reflect'``, truncated at 4 sigma), x then y
+    then z. A stack of volumes is filtered with one call per axis (every line of a volume is
+    filtered as it would be alone, so the numbers are those of one volume at a time); a
+    large stack is split over a thread pool (the filter releases the GIL).
 
     Parameters
     ----------
     volumes : (n, X, Y, Z) or (X, Y, Z) ndarray of float
+        Any memory layout (a stack read from NIfTI volumes is best passed as the
+        ``(n, X, Y, Z)`` transpose of a C-ordered ``(n, Z, Y, X)`` array).
     affine : (4, 4) ndarray
     fwhm_mm : float
         0 means no smoothing.
@@ -37,15 +44,18 @@ def smooth(volumes: np.ndarray, affine: np.ndarray, fwhm_mm: float) -> np.ndarra
     if bad.any():
         volumes[bad] = 0.0
     sigmas = fwhm_to_sigma(fwhm_mm, affine)
+    first = volumes.ndim - 3  # the x axis
 
-    def one(volume: np.ndarray) -> None:
+    def filter_axes(block: np.ndarray) -> None:
         for axis, sigma in enumerate(sigmas):
-            ndimage.gaussian_filter1d(volume, sigma, axis=axis, output=volume)
+            ndimage.gaussian_filter1d(block, sigma, axis=first + axis, output=block)
 
-    if volumes.ndim == 3:
-        one(volumes)
+    if volumes.ndim == 3 or volumes.size < THREADED_SIZE or len(volumes) < 2:
+        filter_axes(volumes)
         return volumes
     workers = min(len(volumes), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        list(pool.map(one, volumes))
+    bounds = np.linspace(0, len(volumes), workers + 1).astype(int)
+    blocks = [volumes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    with ThreadPoolExecutor(max_workers=max(len(blocks), 1)) as pool:
+        list(pool.map(filter_axes, blocks))
     return volumes

@@ -67,16 +67,19 @@ def _numeric_columns(table: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if col == "path":
             continue
-        present = out[col].notna().to_numpy()
+        cells = out[col].to_numpy(dtype=object)
+        present = ~pd.isna(cells)
         if not present.any():
             continue
-        text = out[col][present].astype(str)
-        if text.str.match(_IDENTIFIER).any():
+        text = [str(v) for v in cells[present]]
+        if any(_IDENTIFIER.match(t) for t in text):
             continue
-        converted = pd.to_numeric(text, errors="coerce")
-        if converted.notna().all():
+        converted = np.asarray(
+            pd.to_numeric(np.array(text, dtype=object), errors="coerce"), dtype=float
+        )
+        if not np.isnan(converted).any():
             values = np.full(len(out), np.nan)
-            values[present] = converted.to_numpy(dtype=float)
+            values[present] = converted
             out[col] = values
     return out
 

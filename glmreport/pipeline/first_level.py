@@ -11,14 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from ..config.specs import ContrastSpec, ModelConfig, RunConfig, RunSpec
 from ..errors import ContrastError, InputError, UnknownColumnError
 from ..glm.ar1 import fit_first_level
 from ..glm.conjunction import add_conjunctions
 from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights, make_label
-from ..glm.events import prepare_events, select_confounds
+from ..glm.events import read_events, select_confounds
 from ..glm.first_level import (
     check_design,
     make_first_level_design,
@@ -35,17 +34,6 @@ from ..inputs.tables import read_table
 from .prepared import Prepared
 
 
-def _read_events(path, source: str):
-    table = read_table(path, what="events file")
-    if "trial_type" in table.columns:
-        # numeric codes become labels ("1", not "1.0"); n/a stays missing (dropped with a note)
-        table["trial_type"] = [
-            v if pd.isna(v) else str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-            for v in table["trial_type"]
-        ]
-    return prepare_events(table, source=source)
-
-
 def run_design(run: RunSpec, n_scans: int, config: RunConfig) -> tuple[DesignMatrix, list[str]]:
     """Design matrix of one run (from events + confounds, or a precomputed file) and notes."""
     model = config.model
@@ -55,7 +43,7 @@ def run_design(run: RunSpec, n_scans: int, config: RunConfig) -> tuple[DesignMat
     notes: list[str] = []
     events = None
     if run.events is not None:
-        events, notes = _read_events(run.events, str(run.events))
+        events, notes = read_events(run.events, str(run.events))
     confounds = None
     if run.confounds is not None:
         table = read_table(run.confounds, what="confounds file")
@@ -151,14 +139,14 @@ def _fit_runs(
     log: Callable[[str], None],
 ) -> RunResults:
     """Fit every run in turn (one run's in-mask data in memory) and compute its contrasts."""
-    volume_fn = None
+    stack_fn = None
     if model.smoothing_fwhm:
         affine, fwhm = masker.affine, model.smoothing_fwhm
-        volume_fn = lambda vol: smooth(vol, affine, fwhm)  # noqa: E731
+        stack_fn = lambda vols: smooth(vols, affine, fwhm)  # noqa: E731
     out: RunResults = {spec.name: [] for spec, _, _ in parsed}
     for i, (run, img) in enumerate(zip(model.runs, imgs, strict=True)):
         log(f"{run.name}: reading {img.shape[3]} scans, fitting {model.noise_model.upper()}")
-        data = run_timeseries(img, masker.mask, source=str(run.bold), volume_fn=volume_fn)
+        data = run_timeseries(img, masker.mask, source=str(run.bold), stack_fn=stack_fn)
         glm = fit_first_level(data, designs[i], noise_model=model.noise_model)
         del data
         for spec, weights, label in parsed:

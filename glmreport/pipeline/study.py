@@ -3,7 +3,7 @@
 1. :func:`plan_study` finds the subjects' runs (:func:`glmreport.inputs.bids.discover_study`),
    checks every run's confound names and joins ``participants.tsv`` before anything is
    fitted, so a bad name is an error (exit 2) that leaves nothing behind;
-2. one task per run (:func:`glmreport.pipeline.study_fit.fit_run`) on the chosen executor
+2. one task per run (:func:`glmreport.tasks.study_fit.fit_run`) on the chosen executor
    (this process, a local process pool or a Dask cluster); as soon as a subject's runs are
    in, the main process combines them and writes ``sub-<id>/``, then lets them go, so it
    holds about one subject's results at a time;
@@ -38,16 +38,17 @@ from ..inputs.images import load_image
 from ..inputs.participants import read_participants, require_values
 from ..outputs.safety import protected_paths
 from ..outputs.summary import read_summary
-from .execution import make_executor, run_tasks
-from .study_fit import RunFit, RunTask, fit_run
+from ..tasks.study_fit import RunFit, RunTask, fit_run
+from .execution import Executor, ThreadExecutor, make_executor, run_tasks
 from .study_subjects import subject_folder, write_subject
 
 #: Most notes kept in the summary (a large study can have one per run).
 MAX_NOTES = 200
-#: Runs holding fewer voxel-scans than this in all are fitted in this process, whatever
-#: ``jobs``: starting local workers (importing numpy, scipy and glmreport, about 3 s of a
-#: core) costs more than they save on such a study (fits run at about 25 million
-#: voxel-scans per second of a core; two MNI 2 mm runs of 200 scans hold 430 million).
+#: Runs holding fewer voxel-scans than this in all are fitted on ``jobs`` threads of this
+#: process, not on worker processes: starting local workers (a fresh interpreter importing
+#: numpy, scipy and the fitting modules, about a second of a core) costs more than they save
+#: on such a study (fits run at about 25 million voxel-scans per second of a core; two MNI
+#: 2 mm runs of 200 scans hold 430 million).
 SMALL_STUDY = 500_000_000
 
 
@@ -123,7 +124,8 @@ def plan_study(config: RunConfig) -> StudyPlan:
     patterns = spec.first_level.confounds
     for run in study.runs:
         if patterns and run.confounds is not None:
-            match_confounds(list(read_confounds(run.confounds).columns), patterns, source=run.label)
+            names = list(read_confounds(run.confounds, nrows=1).columns)  # the header suffices
+            match_confounds(names, patterns, source=run.label)
     taken: set[str] = set()
     labels = []
     for c in config.contrasts:
@@ -238,12 +240,13 @@ def fit_subjects(
     if tasks:
         collector.start(len(set(owners[n].id for n in names)))
         if scheduler is None and jobs != 1 and voxel_scans(tasks) < SMALL_STUDY:
+            pool: Executor = ThreadExecutor(jobs)
             context["log"](
-                f"{len(tasks)} small runs: fitted in this process (worker start-up would cost "
-                "more than it saves)"
+                f"{len(tasks)} small runs: fitted on {pool.jobs} threads of this process "
+                "(worker start-up would cost more than it saves)"
             )
-            jobs = 1
-        pool = make_executor(jobs, scheduler, help_while_starting=True)
+        else:
+            pool = make_executor(jobs, scheduler, help_while_starting=True)
         with pool as executor, contextlib.closing(collector):
             done = run_tasks(
                 executor,

@@ -28,8 +28,8 @@ from ..inputs.confounds import SPIKE_PREFIX
 from ..inputs.masking import Masker
 from ..outputs.layout import run_design_name
 from ..outputs.results import ContrastOutput, RunOutput, write_results
+from ..tasks.study_fit import RunFit, input_files
 from .finish import inference_options
-from .study_fit import RunFit, input_files
 
 FIXED_EFFECTS = (
     "precision-weighted over runs (effect = V sum(P_i e_i), V = (sum P_i)^-1, dof = sum of run dof)"
@@ -100,7 +100,8 @@ def _model_info(subject: StudySubject, fits: Sequence[RunFit], config: RunConfig
     settings = config.model.study.first_level
     first, masker_mask = fits[0], fits[0].mask
     columns = list(first.design.columns)
-    nuisance = [c for c in columns if c not in _event_columns(fits, config)]
+    events = _event_columns(fits, config)
+    nuisance = [c for c in columns if c not in events]
     return {
         "level": "first",
         "design": f"first-level GLM, {settings.noise_model.upper()} noise model",

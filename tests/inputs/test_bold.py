@@ -63,3 +63,33 @@ def test_header_with_too_many_scans_is_refused_before_reading(tmp_path):
     (tmp_path / "bold.nii").write_bytes(header.binaryblock + b"\0" * 1000)
     with pytest.raises(InputError, match=r"bold.nii: .*\(4, 4, 4, 200000\).* and 100,000 volumes"):
         load_image(tmp_path / "bold.nii", allow_4d=True)
+
+
+@pytest.mark.parametrize("stack_bytes", [None, 4 * 7 * 6 * 5 * 3])
+def test_smoothing_stacks_equals_one_volume_at_a_time(tmp_path, monkeypatch, stack_bytes):
+    from glmreport.inputs import bold, smoothing
+
+    rng = np.random.default_rng(8)
+    data = np.round(rng.normal(0, 900, (7, 6, 5, 11))).astype(np.int16)
+    img = nib.Nifti1Image(data, np.diag([2.0, 3.0, 2.5, 1.0]))
+    img.header.set_slope_inter(0.37, 12.5)
+    nib.save(img, tmp_path / "bold.nii.gz")
+    loaded = nib.load(tmp_path / "bold.nii.gz")
+    mask = rng.random((7, 6, 5)) > 0.3
+    affine = loaded.affine
+    one = run_timeseries(loaded, mask, volume_fn=lambda v: smoothing.smooth(v, affine, 6.0))
+    if stack_bytes:  # stacks of 3 volumes (the last one of 2), each split over threads
+        monkeypatch.setattr(bold, "STACK_BYTES", stack_bytes)
+        monkeypatch.setattr(smoothing, "THREADED_SIZE", 10)
+    seen = []
+
+    def stack_fn(vols):
+        seen.append(vols.shape)
+        return smoothing.smooth(vols, affine, 6.0)
+
+    stacked = run_timeseries(loaded, mask, stack_fn=stack_fn)
+    np.testing.assert_array_equal(stacked, one)  # the same numbers, bit for bit
+    assert seen == ([(11, 7, 6, 5)] if stack_bytes is None else [(3, 7, 6, 5)] * 3 + [(2, 7, 6, 5)])
+    assert not np.array_equal(one, run_timeseries(loaded, mask))  # smoothing did something
+    with pytest.raises(ValueError, match="not both"):
+        run_timeseries(loaded, mask, volume_fn=abs, stack_fn=abs)

@@ -13,6 +13,7 @@ from glmreport.datasets.study import TASK, write_study
 from glmreport.inputs.confounds import (
     ConfoundError,
     UnknownConfoundError,
+    confound_values,
     read_confounds,
     select_study_confounds,
     spike_regressors,
@@ -150,3 +151,34 @@ def test_read_confounds_errors(tmp_path: Path):
     empty.write_text("trans_x\ttrans_y\n")
     with pytest.raises(ConfoundError, match="has no rows"):
         read_confounds(empty)
+    with pytest.raises(ConfoundError, match="has no rows"):
+        read_confounds(empty, nrows=1)  # the header check of a study's plan
+    full = tmp_path / "full.tsv"
+    full.write_text("trans_x\ttrans_y\n1\t2\n3\tn/a\n")
+    head = read_confounds(full, nrows=1)
+    assert list(head.columns) == ["trans_x", "trans_y"] and len(head) == 1
+    assert read_confounds(full).equals(pd.concat([head, read_confounds(full).iloc[1:]]))
+
+
+def test_confound_values_in_one_pass_equal_column_by_column():
+    from glmreport.inputs import confounds as module
+
+    table = pd.DataFrame(
+        {
+            "a": ["n/a", "0.1", " 2e-3 ", "7"],
+            "b": ["1", "", "3.25", "-0.5"],
+            "c": ["1", "2", "3", "4"],
+        }
+    )
+    batch = confound_values(table, ["c", "a", "b"], source=RUN)
+    assert list(batch.columns) == ["c", "a", "b"]
+    for col in ("a", "b", "c"):
+        np.testing.assert_array_equal(batch[col].to_numpy(), module._as_floats(table[col]))
+    assert np.isnan(batch["a"].iloc[0]) and np.isnan(batch["b"].iloc[1])
+    # a literal nan or an overflow leaves the one-pass path: each column decides as before
+    odd = table.assign(a=["n/a", "+nan", "1", "2"], b=["1e999", "1", "2", "3"])
+    assert module._as_float_table(odd, ["a", "b"]) is None
+    values = confound_values(odd, ["b"], source=RUN)["b"].to_numpy()
+    assert values[0] == np.inf and values[1:].tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(ConfoundError, match="must hold numbers or n/a"):
+        confound_values(table.assign(a=["n/a", "x", "1", "2"]), ["a"], source=RUN)

@@ -30,6 +30,7 @@ from glmreport.pipeline.execution import (
     SerialExecutor,
     TaskError,
     TaskInternalError,
+    ThreadExecutor,
     WorkerLostError,
     check_address,
     default_jobs,
@@ -124,14 +125,14 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def executors(cluster):
-    serial, pool = SerialExecutor(), LocalExecutor(jobs=2)
+    serial, pool, threads = SerialExecutor(), LocalExecutor(jobs=2), ThreadExecutor(jobs=2)
     dask = DaskExecutor(cluster.scheduler_address, timeout=10)
-    yield {"serial": serial, "local": pool, "dask": dask}
-    for executor in (serial, pool, dask):
+    yield {"serial": serial, "local": pool, "threads": threads, "dask": dask}
+    for executor in (serial, pool, threads, dask):
         executor.close()
 
 
-@pytest.fixture(params=["serial", "local", "dask"])
+@pytest.fixture(params=["serial", "local", "threads", "dask"])
 def executor(request, executors):
     return executors[request.param]
 
@@ -373,13 +374,13 @@ def test_fork_server_preloads_the_task_module():
     import functools
 
     from glmreport.pipeline.execution.executors import preload_modules
-    from glmreport.pipeline.study_fit import fit_run
+    from glmreport.tasks.study_fit import fit_run
 
     names = preload_modules(fit_run)
     assert names[0] == "__main__" and "numpy" in names
-    assert "glmreport.pipeline.execution.worker" in names
-    assert names[-1] == fit_run.__module__ == "glmreport.pipeline.study_fit"
-    assert preload_modules(functools.partial(fit_run))[-1] == "glmreport.pipeline.study_fit"
+    assert "glmreport.tasks.worker" in names
+    assert names[-1] == fit_run.__module__ == "glmreport.tasks.study_fit"
+    assert preload_modules(functools.partial(fit_run))[-1] == "glmreport.tasks.study_fit"
     assert "__main__" in preload_modules(None) and len(preload_modules(None)) == 3
 
 

@@ -123,13 +123,13 @@ def test_results_folder_layout_and_summary(dataset: Path, serial: Path):
 @pytest.mark.slow
 def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: Path):
     """About 15 s on 2 busy cores, nearly all of it starting the Dask cluster's worker
-    process. A study this small is fitted in this process even with ``jobs=2`` (said in the
-    log); the next test checks fits made by local pool workers."""
+    process. A study this small is fitted on threads of this process with ``jobs=2`` (said in
+    the log); the next test checks fits made by local pool workers."""
     distributed = pytest.importorskip("distributed")
     expected = _maps(serial)
     said: list[str] = []
     pool = run(load_config(dataset / "study.yaml"), out=dataset / "pool", jobs=2, log=said.append)
-    assert "6 small runs: fitted in this process" in " ".join(said)
+    assert "6 small runs: fitted on 2 threads of this process" in " ".join(said)
     with distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=1,
@@ -155,7 +155,7 @@ def test_run_fits_in_pool_workers_equal_those_of_this_process(dataset: Path):
     every run here): a pool that never does checks the fits that come back from workers."""
     from glmreport.pipeline.execution import LocalExecutor, SerialExecutor
     from glmreport.pipeline.study import SMALL_STUDY, plan_study, voxel_scans
-    from glmreport.pipeline.study_fit import RunTask, fit_run
+    from glmreport.tasks.study_fit import RunTask, fit_run
 
     config = load_config(dataset / "study.yaml")
     plan = plan_study(config)

@@ -12,12 +12,14 @@ output and draws no random number.
   to debug, and what the tests of other modules use).
 - :class:`LocalExecutor`: a process pool started with ``forkserver`` (or ``spawn``), never
   ``fork``, one BLAS thread per worker.
+- :class:`ThreadExecutor`: ``jobs`` threads of this process, for batches of short tasks
+  (no worker to start; the tasks' heavy parts release the GIL).
 - :class:`DaskExecutor`: a Dask distributed cluster that the user started; closing the
   executor closes the client and never shuts the cluster down.
 
 Data that every task of a batch reads (a group level's residuals and resamples) is shared
 once with :meth:`Executor.share`, which returns a small :class:`Shared` handle that the tasks
-carry in their argument (:mod:`.shared`): kept in this process by :class:`SerialExecutor`,
+carry in their argument (:mod:`glmreport.tasks.shared`): kept in this process by :class:`SerialExecutor`,
 scattered to every worker by :class:`DaskExecutor`; :class:`LocalExecutor` shares nothing.
 
 An exception inside a task never escapes the worker as such: it comes back as a
@@ -30,6 +32,7 @@ reported with the task's traceback).
 
 from __future__ import annotations
 
+from ...tasks.shared import Shared, SharedDataError
 from .cluster import (
     DaskExecutor,
     DaskMissingError,
@@ -47,8 +50,8 @@ from .settings import (
     check_timeout,
     default_jobs,
 )
-from .shared import Shared, SharedDataError
 from .tasks import OnError, TaskResults, make_executor, run_tasks
+from .threads import ThreadExecutor
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -69,6 +72,7 @@ __all__ = [
     "TaskFailure",
     "TaskInternalError",
     "TaskResults",
+    "ThreadExecutor",
     "WorkerEnvironmentError",
     "WorkerLostError",
     "check_address",

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from ...errors import GlmReportError
+from ...tasks.shared import Shared, size_of
 from .executors import MAX_TASK_BYTES, Executor, check_picklable
 from .failures import Done, cap, catch
 from .settings import DEFAULT_TIMEOUT, check_address, check_timeout
-from .shared import Shared, size_of
 from .worker import call_task, environment
 
 T = TypeVar("T")
@@ -123,7 +123,7 @@ class DaskExecutor(Executor):
             future.release()
 
     def share(self, value: Any) -> Shared:
-        """Scatter ``value`` to every worker once (``broadcast=True``); see :mod:`.shared`.
+        """Scatter ``value`` to every worker once (``broadcast=True``); see :mod:`glmreport.tasks.shared`.
 
         Raises
         ------

@@ -18,9 +18,9 @@ from concurrent import futures
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Literal, TypeVar
 
+from ...tasks.shared import Shared, drop_here, keep_here, new_key, size_of
 from .failures import Done, TaskError, TaskInternalError, WorkerLostError, cap, catch, raise_failure
 from .settings import check_jobs, default_jobs
-from .shared import Shared, drop_here, keep_here, new_key, size_of
 from .worker import blas_controller, call_task, init_worker
 
 T = TypeVar("T")
@@ -341,7 +341,7 @@ def preload_modules(fn: Callable[..., Any] | None) -> list[str]:
     on its own when the first task arrives; with them the workers are forked with the
     modules already loaded, which halves a pool's start-up on two cores.
     """
-    names = ["__main__", "numpy", __name__.rsplit(".", 1)[0] + ".worker"]
+    names = ["__main__", "numpy", call_task.__module__]  # glmreport.tasks.worker
     module = getattr(getattr(fn, "func", fn), "__module__", None)
     if module and module != "__main__":
         names.append(module)

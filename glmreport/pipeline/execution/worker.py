@@ -1,79 +1,8 @@
-"""What runs in a worker process: one BLAS thread, the task, and the versions to compare.
-
-BLAS is limited to one thread for the process and not restored: a worker process only runs
-tasks, and a Dask worker may run several at once in threads.
-"""
+"""What runs in a worker process (defined in :mod:`glmreport.tasks.worker`, which worker
+processes import without the pipeline)."""
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from ...tasks.worker import blas_controller, call_task, environment, init_worker
 
-import numpy as np
-
-from .failures import Caught, catch
-from .shared import bound
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-_BLAS_ENV = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-
-_CONTROLLER: list[Any] = []  # [(number of loaded modules, ThreadpoolController)]
-
-
-def blas_controller() -> Any:
-    """A threadpoolctl controller, rescanned whenever modules were imported since the last scan."""
-    from threadpoolctl import ThreadpoolController
-
-    count = len(sys.modules)
-    if not _CONTROLLER or _CONTROLLER[0][0] != count:
-        _CONTROLLER[:] = [(count, ThreadpoolController())]
-    return _CONTROLLER[0][1]
-
-
-def init_worker() -> None:
-    """Pool worker initializer: one BLAS/OpenMP thread in this process, whatever loads later."""
-    for name in _BLAS_ENV:
-        os.environ[name] = "1"
-    blas_controller().limit(limits=1, user_api="blas")
-
-
-def call_task(
-    fn: Callable[[T], R], item: T, shared: Mapping[str, Any] | None = None
-) -> tuple[R | None, Caught | None]:
-    """Run one task in a worker process; exceptions come back as a :class:`Caught`.
-
-    ``shared`` (key -> data, resolved by Dask from the executor's shared futures) is what the
-    task's :class:`~.shared.Shared` handles return while it runs.
-    """
-    try:
-        blas_controller().limit(limits=1, user_api="blas")
-        with bound(shared):
-            return fn(item), None
-    except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller, named
-        return None, catch(exc)
-
-
-def environment() -> dict[str, str | None]:
-    """Versions that must agree between this process and every Dask worker."""
-    import importlib.metadata
-
-    try:
-        version: str | None = importlib.metadata.version("glmreport")
-    except importlib.metadata.PackageNotFoundError:
-        version = None
-    return {
-        "glmreport": version,
-        "python": "{}.{}".format(*sys.version_info[:2]),
-        "numpy": np.__version__,
-    }
+__all__ = ["blas_controller", "call_task", "environment", "init_worker"]

@@ -32,7 +32,7 @@ class SharedDataError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class Shared:
-    """Handle of data shared with every worker (see :mod:`.shared`).
+    """Handle of data shared with every worker (see :mod:`glmreport.tasks.shared`).
 
     Attributes
     ----------

@@ -29,6 +29,7 @@ from ..config.study_spec import StudyFirstLevel
 from ..errors import ContrastError, UnknownColumnError
 from ..glm.ar1 import fit_first_level
 from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights
+from ..glm.events import read_events
 from ..glm.first_level import check_design, make_first_level_design, make_frame_times
 from ..glm.results import ContrastResult
 from ..glm.scaling import percent_signal_change
@@ -37,7 +38,6 @@ from ..inputs.confounds import FD_COLUMN, confound_values, read_confounds, selec
 from ..inputs.images import load_image, sha256
 from ..inputs.masking import build_mask, mask_from_file
 from ..inputs.smoothing import smooth
-from .first_level import _read_events
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -119,7 +119,7 @@ def subject_mask(runs: tuple[StudyRun, ...], affine: np.ndarray) -> tuple[np.nda
 
 def _design(task: RunTask, n_scans: int) -> tuple[object, list[str], np.ndarray | None]:
     run, settings = task.run, task.settings
-    events, notes = _read_events(run.events, run.label)
+    events, notes = read_events(run.events, run.label)
     confounds, fd = None, None
     if run.confounds is not None:
         table = read_confounds(run.confounds)
@@ -169,11 +169,11 @@ def fit_run(task: RunTask) -> RunFit:
         check_estimable(w, design.matrix, name=spec.name, where=spec.where)
         weights[spec.name] = (w, label, spec)
     mask, rule = subject_mask(task.subject_runs, affine)
-    volume_fn = None
+    stack_fn = None
     if settings.smoothing_fwhm:
         fwhm = settings.smoothing_fwhm
-        volume_fn = lambda vol: smooth(vol, affine, fwhm)  # noqa: E731
-    data = run_timeseries_scaled(img, mask, run.label, volume_fn, settings.signal_scaling)
+        stack_fn = lambda vols: smooth(vols, affine, fwhm)  # noqa: E731
+    data = run_timeseries_scaled(img, mask, run.label, stack_fn, settings.signal_scaling)
     glm = fit_first_level(data, design, noise_model=settings.noise_model)
     del data
     results = {
@@ -205,12 +205,16 @@ def fit_run(task: RunTask) -> RunFit:
 
 
 def run_timeseries_scaled(
-    img: nib.Nifti1Image, mask: np.ndarray, source: str, volume_fn, scaling: str
+    img: nib.Nifti1Image, mask: np.ndarray, source: str, stack_fn, scaling: str
 ) -> np.ndarray:
-    """The run's in-mask time series (float64), in percent signal change when asked."""
+    """The run's in-mask time series (float64), in percent signal change when asked.
+
+    ``stack_fn`` (e.g. smoothing) is applied to stacks of volumes
+    (:func:`glmreport.inputs.bold.run_timeseries`).
+    """
     from ..inputs.bold import run_timeseries
 
-    data = run_timeseries(img, mask, source=source, volume_fn=volume_fn).astype(np.float64)
+    data = run_timeseries(img, mask, source=source, stack_fn=stack_fn).astype(np.float64)
     if scaling == "percent":
         percent_signal_change(data, out=data)
     return data
