@@ -19,8 +19,9 @@ output and draws no random number.
 
 Data that every task of a batch reads (a group level's residuals and resamples) is shared
 once with :meth:`Executor.share`, which returns a small :class:`Shared` handle that the tasks
-carry in their argument (:mod:`glmreport.tasks.shared`): kept in this process by :class:`SerialExecutor`,
-scattered to every worker by :class:`DaskExecutor`; :class:`LocalExecutor` shares nothing.
+carry in their argument (:mod:`glmreport.tasks.shared`): kept in this process by
+:class:`SerialExecutor`, scattered to every worker by :class:`DaskExecutor`;
+:class:`LocalExecutor` shares nothing.
 
 An exception inside a task never escapes the worker as such: it comes back as a
 :class:`TaskFailure` (its type, message and traceback text), named after the task. With

@@ -123,7 +123,9 @@ class DaskExecutor(Executor):
             future.release()
 
     def share(self, value: Any) -> Shared:
-        """Scatter ``value`` to every worker once (``broadcast=True``); see :mod:`glmreport.tasks.shared`.
+        """Scatter ``value`` to every worker once (``broadcast=True``).
+
+        See :mod:`glmreport.tasks.shared`.
 
         Raises
         ------
