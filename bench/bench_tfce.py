@@ -12,13 +12,18 @@ Timed (wall clock of the call, data already in memory), each tool in a fresh pro
   its only one; ``--n-jobs`` worker processes).
 
 Both scale linearly with the number of permutations, so the ratio compares the time per
-permutation. Each tool runs ``--repeats`` times (median shown) and reports its peak RSS
-(``ru_maxrss`` of its process; nilearn's worker processes are still alive when it is read, so
-they are not included).
+permutation. Given one count per tool, the time per permutation is the call's time divided by
+the count (so it includes the fixed part: the fit, the observed map, starting nilearn's worker
+processes). Given two counts per tool (``--n-perm 300 600 --nilearn-perm 10 20``), it is the
+marginal time, the difference of the two calls' times divided by the difference of the counts,
+and the fixed part is printed too. Each tool runs ``--repeats`` times (median shown) and
+reports its peak RSS (``ru_maxrss`` of its process; nilearn's worker processes are still
+alive when it is read, so they are not included).
 
 Usage::
 
-    python bench/bench_tfce.py [--n-perm 500] [--nilearn-perm 20] [--repeats 3] [--n-jobs 2]
+    python bench/bench_tfce.py [--n-perm 500 [1000]] [--nilearn-perm 20 [40]] [--repeats 3]
+                               [--n-jobs 2]
 """
 
 from __future__ import annotations
@@ -100,43 +105,68 @@ def fresh(tool: str, n_perm: int, n_jobs: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _per_permutation(medians: dict[int, float]) -> tuple[float, float | None]:
+    """Seconds per permutation and the fixed part (None with one count)."""
+    counts = sorted(medians)
+    if len(counts) == 1:
+        return medians[counts[0]] / counts[0], None
+    lo, hi = counts[0], counts[-1]
+    per = (medians[hi] - medians[lo]) / (hi - lo)
+    return per, medians[lo] - per * lo
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-perm", type=int, default=500, help="glmreport permutations")
-    parser.add_argument("--nilearn-perm", type=int, default=20, help="nilearn permutations")
+    counts_help = "permutations; two counts give the marginal time per permutation"
+    parser.add_argument(
+        "--n-perm", type=int, nargs="+", default=[500], help=f"glmreport {counts_help}"
+    )
+    parser.add_argument(
+        "--nilearn-perm", type=int, nargs="+", default=[20], help=f"nilearn {counts_help}"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n-jobs", type=int, default=2, help="threads / workers (default 2)")
     parser.add_argument("--worker", choices=["glmreport", "nilearn"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.n_perm, args.n_jobs)
+        worker(args.worker, args.n_perm[0], args.n_jobs)
         return
+    counts = {"glmreport": args.n_perm, "nilearn": args.nilearn_perm}
+    for tool, values in counts.items():
+        if len(values) > 2 or len(set(values)) != len(values) or min(values) < 1:
+            parser.error(f"{tool}: give one or two different positive permutation counts")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(
         f"TFCE null, 16 subjects, MNI 2 mm, two-sided; {cores} cores, load average "
         f"{os.getloadavg()[0]:.1f}; {platform.processor() or platform.machine()}",
         flush=True,
     )
-    runs: dict[str, list[dict]] = {"glmreport": [], "nilearn": []}
-    counts = {"glmreport": args.n_perm, "nilearn": args.nilearn_perm}
+    runs: dict[tuple[str, int], list[dict]] = {}
     for i in range(args.repeats):
         for tool in ("glmreport", "nilearn"):  # alternate, so both see the same load
-            r = fresh(tool, counts[tool], args.n_jobs)
-            runs[tool].append(r)
-            print(
-                f"  run {i + 1}: {tool:9s} {counts[tool]:5d} permutations in "
-                f"{r['seconds']:7.1f} s, peak RSS {r['peak_mb']:6.0f} MB",
-                flush=True,
-            )
-    med = {t: statistics.median(r["seconds"] for r in runs[t]) for t in runs}
-    rss = {t: max(r["peak_mb"] for r in runs[t]) for t in runs}
-    per = {t: med[t] / counts[t] for t in runs}
+            for n in counts[tool]:
+                r = fresh(tool, n, args.n_jobs)
+                runs.setdefault((tool, n), []).append(r)
+                print(
+                    f"  run {i + 1}: {tool:9s} {n:5d} permutations in "
+                    f"{r['seconds']:7.1f} s, peak RSS {r['peak_mb']:6.0f} MB",
+                    flush=True,
+                )
     print()
-    for t in runs:
-        print(
-            f"{t:9s} {counts[t]:5d} permutations in {med[t]:.1f} s (median of {args.repeats}), "
-            f"{per[t] * 1e3:.1f} ms per permutation, peak RSS {rss[t]:.0f} MB"
-        )
+    per = {}
+    for tool in counts:
+        medians = {}
+        for n in counts[tool]:
+            medians[n] = statistics.median(r["seconds"] for r in runs[tool, n])
+            rss = max(r["peak_mb"] for r in runs[tool, n])
+            print(
+                f"{tool:9s} {n:5d} permutations in {medians[n]:.1f} s (median of "
+                f"{args.repeats}), peak RSS {rss:.0f} MB"
+            )
+        per[tool], fixed = _per_permutation(medians)
+        kind = "per permutation" if fixed is None else "per permutation (marginal)"
+        extra = "" if fixed is None else f", fixed part {fixed:.1f} s"
+        print(f"{tool:9s} {per[tool] * 1e3:.1f} ms {kind}{extra}")
     print(f"per-permutation speed-up: {per['nilearn'] / per['glmreport']:.0f}x")
 
 
