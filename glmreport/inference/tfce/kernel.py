@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .box import box_extrema, box_scatter
 from .graph import NeighbourGraph
 from .levels import signed_levels, tfce_heights
 from .merge import forest_edges, level_components
@@ -40,31 +41,6 @@ __all__ = ["tfce_table"]
 
 #: Largest (levels x basins) table filled with whole-array operations.
 _VECTOR_CELLS = 4_000_000
-
-
-def _box_extrema(values: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum and minimum over each voxel's closed neighbourhood, on the padded box."""
-    if graph.connectivity == 26:  # the 3x3x3 cube: three separable passes
-        hi = lo = values.reshape(graph.box_shape)
-        for axis in range(3):
-            head = tuple(slice(1, None) if ax == axis else slice(None) for ax in range(3))
-            tail = tuple(slice(None, -1) if ax == axis else slice(None) for ax in range(3))
-            new_hi, new_lo = hi.copy(), lo.copy()
-            np.maximum(new_hi[head], hi[tail], out=new_hi[head])
-            np.maximum(new_hi[tail], hi[head], out=new_hi[tail])
-            np.minimum(new_lo[head], lo[tail], out=new_lo[head])
-            np.minimum(new_lo[tail], lo[head], out=new_lo[tail])
-            hi, lo = new_hi, new_lo
-        return hi.ravel(), lo.ravel()
-    n = values.size
-    hi, lo = values.copy(), values.copy()
-    for off in graph.box_offsets:
-        o = int(off)
-        np.maximum(hi[: n - o], values[o:], out=hi[: n - o])
-        np.maximum(hi[o:], values[: n - o], out=hi[o:])
-        np.minimum(lo[: n - o], values[o:], out=lo[: n - o])
-        np.minimum(lo[o:], values[: n - o], out=lo[o:])
-    return hi, lo
 
 
 def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.ndarray]:
@@ -88,9 +64,7 @@ def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.nda
     key = slev.astype(dtype)
     key <<= shift
     key += np.sign(slev).astype(dtype) * index
-    box = np.zeros(int(np.prod(graph.box_shape)), dtype=dtype)
-    box[graph.box_index] = key
-    hi, lo = _box_extrema(box, graph)
+    hi, lo = box_extrema(box_scatter("basin_key", key, graph, dtype, 0), graph)
     best = hi[graph.box_index]
     neg = slev < 0
     np.negative(lo[graph.box_index], out=best, where=neg)
