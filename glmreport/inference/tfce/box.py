@@ -71,9 +71,16 @@ def box_scatter(
     Returns
     -------
     (prod(box_shape),) ndarray
-        The box (a reused buffer: valid until the next call with the same name).
+        The box (a reused buffer: valid until the next call with the same name; refilled
+        with the background when the mask changes).
     """
     box = box_buffer(name, int(np.prod(graph.box_shape)), dtype, fill=background)
+    # another mask with a box of the same size left its values outside this mask
+    owners = _LOCAL.__dict__.setdefault("owners", {})
+    key = (name, box.size, box.dtype.str, background)
+    if owners.get(key) is not graph.box_index:
+        box.fill(background)
+        owners[key] = graph.box_index
     box[graph.box_index] = values
     return box
 

@@ -36,6 +36,7 @@ from .box import box_extrema, box_scatter
 from .graph import NeighbourGraph
 from .levels import signed_levels, tfce_heights
 from .merge import forest_edges, level_components
+from .saddles import saddles
 
 __all__ = ["tfce_table"]
 
@@ -87,65 +88,6 @@ def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.nda
     return basin_of_root[parent], roots
 
 
-def _saddles(
-    slev: np.ndarray, basin: np.ndarray, graph: NeighbourGraph, n_basins: int, n_levels: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Touching basin pairs of one sign, each once, with their saddle level.
-
-    Returns
-    -------
-    a, b : (e,) ndarray of int64
-        The two basins (a pair may also appear as ``(b, a)``).
-    level : (e,) ndarray of int64
-        The highest ``min(level(u), level(v))`` over touching voxels ``u`` of ``a`` and
-        ``v`` of ``b``.
-    """
-    size = int(np.prod(graph.box_shape))
-    bits = max(int(n_levels).bit_length(), 1)
-    low = (1 << bits) - 1
-    # (basin << bits | level) of every voxel, the basin alone, and the side: 1 positive,
-    # 2 negative, 0 below the first height or outside the mask
-    wide = (n_basins * n_basins) << bits >= 2**31
-    dtype = np.int64 if wide else np.int32
-    packed = np.zeros(size, dtype=dtype)
-    packed[graph.box_index] = (basin << bits) | np.abs(slev)
-    label = np.full(size, -1, dtype=np.int16 if n_basins < 2**15 else np.int32)
-    label[graph.box_index] = basin
-    side = np.zeros(size, dtype=np.uint8)
-    side[graph.box_index] = (slev > 0) + 2 * (slev < 0)
-    cond = np.empty(size, dtype=bool)
-    both = np.empty(size, dtype=np.uint8)
-    keys = []
-    for off in graph.box_offsets:
-        o = int(off)
-        m = size - o
-        np.not_equal(label[:m], label[o:], out=cond[:m])
-        np.bitwise_and(side[:m], side[o:], out=both[:m])
-        np.logical_and(cond[:m], both[:m], out=cond[:m])
-        p = np.flatnonzero(cond[:m])
-        if p.size == 0:
-            continue
-        pa = packed[p]
-        pb = packed[o:][p]
-        level = np.minimum(pa & low, pb & low)
-        pa >>= bits
-        pb >>= bits
-        pa *= n_basins
-        pa += pb
-        pa <<= bits
-        pa |= level
-        keys.append(pa)
-    if not keys:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    # one sort: the last key of each basin pair holds its highest level
-    ordered = np.sort(np.concatenate(keys))
-    pair = ordered >> bits
-    last = np.flatnonzero(np.append(pair[1:] != pair[:-1], True))
-    pair = pair[last].astype(np.int64)
-    return pair // n_basins, pair % n_basins, (ordered[last] & low).astype(np.int64)
-
-
 def tfce_table(
     stat: np.ndarray,
     graph: NeighbourGraph,
@@ -186,7 +128,7 @@ def tfce_table(
         lev * (n_basins + 1) + (basin + 1), minlength=(n_levels + 1) * (n_basins + 1)
     ).reshape(n_levels + 1, n_basins + 1)[:, 1:]
     at_least = np.cumsum(counts[::-1], axis=0)[::-1].astype(np.float64)
-    edges = forest_edges(*_saddles(slev, basin, graph, n_basins, n_levels), n_basins, n_levels)
+    edges = forest_edges(*saddles(slev, basin, graph, n_basins, n_levels), n_basins, n_levels)
     steps = level_components(*edges, n_basins, n_levels)
     h_pow = np.concatenate([[0.0], heights**H])
     if (n_levels + 1) * n_basins <= _VECTOR_CELLS:
