@@ -11,8 +11,9 @@ the clusters of all heights come from one sweep:
    ascending paths, so at every height a cluster is a union of basin pieces.
 3. Clusters at level ``k`` are therefore the connected components of the basins joined by
    the *saddles* (touching pairs of basins of one sign; a pair's saddle level is the highest
-   lower end of its touching voxel pairs) at level ``>= k``. Only the distinct basin pairs
-   are kept (one sort), and only a maximum spanning forest of them matters; replaying its
+   lower end of its touching voxel pairs) at level ``>= k``; diagonal voxel pairs bridged
+   by shorter ones are left out (:mod:`.saddles`). Only the distinct basin pairs are kept
+   (one sort), and only a maximum spanning forest of them matters; replaying its
    edges from the top level down gives every basin's cluster at every level
    (:mod:`.merge`).
 4. A cluster's size at level ``k`` is the sum over its basins of their voxel counts at
@@ -21,11 +22,11 @@ the clusters of all heights come from one sweep:
    (levels x basins) table filled with whole-array operations.
 
 The neighbour operations run on the mask's padded bounding box as shifted flat slices
-(contiguous, no index gathers); only the touching voxel pairs of different basins are
-gathered. Work is proportional to the number of voxels times the neighbourhood size plus
-``n_steps * n_basins``; a map of the MNI 2 mm brain (about 237,000 voxels, 26-connectivity,
-100 steps) takes a few tens of milliseconds, against seconds for one labelling per
-height.
+(contiguous, no index gathers, reused buffers: :mod:`.box`); only the kept touching voxel
+pairs of different basins are gathered. Work is proportional to the number of voxels
+times the neighbourhood size plus ``n_steps * n_basins``; a map of the MNI 2 mm brain
+(about 237,000 voxels, 26-connectivity, 100 steps) takes a few tens of milliseconds, against
+seconds for one labelling per height.
 """
 
 from __future__ import annotations
