@@ -15,8 +15,10 @@ connectivity:
   negative TFCE; one-sided, they get 0.
 
 Modules: :mod:`.graph` (the mask's neighbourhood, connected components of voxel sets),
-:mod:`.levels` (heights and each voxel's level), :mod:`.kernel` (the clusters of every height
-in one sweep, see its docstring) and :mod:`.enhance` (:func:`tfce`, :func:`tfce_max`).
+:mod:`.levels` (heights and each voxel's level), :mod:`.box` (neighbour operations on the
+padded bounding box), :mod:`.saddles` (touching basin pairs), :mod:`.kernel` (the clusters of
+every height in one sweep, see its docstring) and :mod:`.enhance` (:func:`tfce`,
+:func:`tfce_max`).
 """
 
 from .enhance import tfce, tfce_max

@@ -11,8 +11,9 @@ the clusters of all heights come from one sweep:
    ascending paths, so at every height a cluster is a union of basin pieces.
 3. Clusters at level ``k`` are therefore the connected components of the basins joined by
    the *saddles* (touching pairs of basins of one sign; a pair's saddle level is the highest
-   lower end of its touching voxel pairs) at level ``>= k``. Only the distinct basin pairs
-   are kept (one sort), and only a maximum spanning forest of them matters; replaying its
+   lower end of its touching voxel pairs) at level ``>= k``; diagonal voxel pairs bridged
+   by shorter ones are left out (:mod:`.saddles`). Only the distinct basin pairs are kept
+   (one sort), and only a maximum spanning forest of them matters; replaying its
    edges from the top level down gives every basin's cluster at every level
    (:mod:`.merge`).
 4. A cluster's size at level ``k`` is the sum over its basins of their voxel counts at
@@ -21,50 +22,27 @@ the clusters of all heights come from one sweep:
    (levels x basins) table filled with whole-array operations.
 
 The neighbour operations run on the mask's padded bounding box as shifted flat slices
-(contiguous, no index gathers); only the touching voxel pairs of different basins are
-gathered. Work is proportional to the number of voxels times the neighbourhood size plus
-``n_steps * n_basins``; a map of the MNI 2 mm brain (about 237,000 voxels, 26-connectivity,
-100 steps) takes a few tens of milliseconds, against seconds for one labelling per
-height.
+(contiguous, no index gathers, reused buffers: :mod:`.box`); only the kept touching voxel
+pairs of different basins are gathered. Work is proportional to the number of voxels
+times the neighbourhood size plus ``n_steps * n_basins``; a map of the MNI 2 mm brain
+(about 237,000 voxels, 26-connectivity, 100 steps) takes a few tens of milliseconds, against
+seconds for one labelling per height.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .box import box_extrema, box_scatter
 from .graph import NeighbourGraph
 from .levels import signed_levels, tfce_heights
 from .merge import forest_edges, level_components
+from .saddles import saddles
 
 __all__ = ["tfce_table"]
 
 #: Largest (levels x basins) table filled with whole-array operations.
 _VECTOR_CELLS = 4_000_000
-
-
-def _box_extrema(values: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum and minimum over each voxel's closed neighbourhood, on the padded box."""
-    if graph.connectivity == 26:  # the 3x3x3 cube: three separable passes
-        hi = lo = values.reshape(graph.box_shape)
-        for axis in range(3):
-            head = tuple(slice(1, None) if ax == axis else slice(None) for ax in range(3))
-            tail = tuple(slice(None, -1) if ax == axis else slice(None) for ax in range(3))
-            new_hi, new_lo = hi.copy(), lo.copy()
-            np.maximum(new_hi[head], hi[tail], out=new_hi[head])
-            np.maximum(new_hi[tail], hi[head], out=new_hi[tail])
-            np.minimum(new_lo[head], lo[tail], out=new_lo[head])
-            np.minimum(new_lo[tail], lo[head], out=new_lo[tail])
-            hi, lo = new_hi, new_lo
-        return hi.ravel(), lo.ravel()
-    n = values.size
-    hi, lo = values.copy(), values.copy()
-    for off in graph.box_offsets:
-        o = int(off)
-        np.maximum(hi[: n - o], values[o:], out=hi[: n - o])
-        np.maximum(hi[o:], values[: n - o], out=hi[o:])
-        np.minimum(lo[: n - o], values[o:], out=lo[: n - o])
-        np.minimum(lo[o:], values[: n - o], out=lo[o:])
-    return hi, lo
 
 
 def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.ndarray]:
@@ -88,9 +66,7 @@ def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.nda
     key = slev.astype(dtype)
     key <<= shift
     key += np.sign(slev).astype(dtype) * index
-    box = np.zeros(int(np.prod(graph.box_shape)), dtype=dtype)
-    box[graph.box_index] = key
-    hi, lo = _box_extrema(box, graph)
+    hi, lo = box_extrema(box_scatter("basin_key", key, graph, dtype, 0), graph)
     best = hi[graph.box_index]
     neg = slev < 0
     np.negative(lo[graph.box_index], out=best, where=neg)
@@ -111,65 +87,6 @@ def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.nda
     basin_of_root = np.full(n_vox, -1, dtype=np.int64)
     basin_of_root[roots] = np.arange(roots.size)
     return basin_of_root[parent], roots
-
-
-def _saddles(
-    slev: np.ndarray, basin: np.ndarray, graph: NeighbourGraph, n_basins: int, n_levels: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Touching basin pairs of one sign, each once, with their saddle level.
-
-    Returns
-    -------
-    a, b : (e,) ndarray of int64
-        The two basins (a pair may also appear as ``(b, a)``).
-    level : (e,) ndarray of int64
-        The highest ``min(level(u), level(v))`` over touching voxels ``u`` of ``a`` and
-        ``v`` of ``b``.
-    """
-    size = int(np.prod(graph.box_shape))
-    bits = max(int(n_levels).bit_length(), 1)
-    low = (1 << bits) - 1
-    # (basin << bits | level) of every voxel, the basin alone, and the side: 1 positive,
-    # 2 negative, 0 below the first height or outside the mask
-    wide = (n_basins * n_basins) << bits >= 2**31
-    dtype = np.int64 if wide else np.int32
-    packed = np.zeros(size, dtype=dtype)
-    packed[graph.box_index] = (basin << bits) | np.abs(slev)
-    label = np.full(size, -1, dtype=np.int16 if n_basins < 2**15 else np.int32)
-    label[graph.box_index] = basin
-    side = np.zeros(size, dtype=np.uint8)
-    side[graph.box_index] = (slev > 0) + 2 * (slev < 0)
-    cond = np.empty(size, dtype=bool)
-    both = np.empty(size, dtype=np.uint8)
-    keys = []
-    for off in graph.box_offsets:
-        o = int(off)
-        m = size - o
-        np.not_equal(label[:m], label[o:], out=cond[:m])
-        np.bitwise_and(side[:m], side[o:], out=both[:m])
-        np.logical_and(cond[:m], both[:m], out=cond[:m])
-        p = np.flatnonzero(cond[:m])
-        if p.size == 0:
-            continue
-        pa = packed[p]
-        pb = packed[o:][p]
-        level = np.minimum(pa & low, pb & low)
-        pa >>= bits
-        pb >>= bits
-        pa *= n_basins
-        pa += pb
-        pa <<= bits
-        pa |= level
-        keys.append(pa)
-    if not keys:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    # one sort: the last key of each basin pair holds its highest level
-    ordered = np.sort(np.concatenate(keys))
-    pair = ordered >> bits
-    last = np.flatnonzero(np.append(pair[1:] != pair[:-1], True))
-    pair = pair[last].astype(np.int64)
-    return pair // n_basins, pair % n_basins, (ordered[last] & low).astype(np.int64)
 
 
 def tfce_table(
@@ -212,7 +129,7 @@ def tfce_table(
         lev * (n_basins + 1) + (basin + 1), minlength=(n_levels + 1) * (n_basins + 1)
     ).reshape(n_levels + 1, n_basins + 1)[:, 1:]
     at_least = np.cumsum(counts[::-1], axis=0)[::-1].astype(np.float64)
-    edges = forest_edges(*_saddles(slev, basin, graph, n_basins, n_levels), n_basins, n_levels)
+    edges = forest_edges(*saddles(slev, basin, graph, n_basins, n_levels), n_basins, n_levels)
     steps = level_components(*edges, n_basins, n_levels)
     h_pow = np.concatenate([[0.0], heights**H])
     if (n_levels + 1) * n_basins <= _VECTOR_CELLS:

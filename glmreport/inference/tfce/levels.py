@@ -78,11 +78,17 @@ def signed_levels(stat: np.ndarray, heights: np.ndarray, two_sided: bool) -> np.
     np.nan_to_num(mag, copy=False, nan=0.0)  # NaN: below every height
     n = heights.size
     # first guess from the even spacing (off by at most one), then exact comparisons with
-    # the heights themselves (float32 maps are compared in float64)
+    # the heights themselves
     guess = mag * (n / heights[-1])
     np.minimum(guess, n, out=guess)
     lev = guess.astype(np.intp)
     padded = np.concatenate([[-np.inf], heights, [np.inf]])
+    if mag.dtype == np.float32:
+        # for a float32 value x, x >= h exactly when x >= the smallest float32 >= h
+        up32 = padded.astype(np.float32)
+        below = up32 < padded
+        up32[below] = np.nextafter(up32[below], np.float32(np.inf))
+        padded = up32
     up = mag >= padded[lev + 1]
     down = mag < padded[lev]
     lev += up
