@@ -16,7 +16,13 @@ from ..config.specs import ContrastSpec, ModelConfig, RunConfig, RunSpec
 from ..errors import ContrastError, InputError, UnknownColumnError
 from ..glm.ar1 import fit_first_level
 from ..glm.conjunction import add_conjunctions
-from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights, make_label
+from ..glm.contrasts import (
+    check_estimable,
+    compute_contrast,
+    contrast_weights,
+    estimate_contrast,
+    make_label,
+)
 from ..glm.events import read_events, select_confounds
 from ..glm.first_level import (
     check_design,
@@ -25,7 +31,7 @@ from ..glm.first_level import (
     read_design_file,
 )
 from ..glm.fixed_effects import fixed_effects
-from ..glm.results import ContrastResult, DesignMatrix
+from ..glm.results import ContrastEstimate, ContrastResult, DesignMatrix
 from ..inputs.bold import run_timeseries
 from ..inputs.images import file_digests, load_image, sha256
 from ..inputs.masking import Masker, build_mask
@@ -126,8 +132,9 @@ def prepare_first_level(
     )
 
 
-#: Per contrast name, the (run name, result) of every run that has the contrast's columns.
-RunResults = dict[str, list[tuple[str, ContrastResult]]]
+#: Per contrast name, the (run name, result) of every run that has the contrast's columns: the
+#: effect and covariance alone where the contrast is combined over runs and not written per run.
+RunResults = dict[str, list[tuple[str, ContrastResult | ContrastEstimate]]]
 
 
 def _fit_runs(
@@ -151,7 +158,10 @@ def _fit_runs(
         del data
         for spec, weights, label in parsed:
             if weights[i] is not None:
-                result = compute_contrast(
+                # a run's own statistics are needed only where nothing is combined with it
+                combined = sum(w is not None for w in weights) > 1 and not model.per_run_outputs
+                contrast = estimate_contrast if combined else compute_contrast
+                result = contrast(
                     glm, weights[i], name=spec.name, label=label, stat_type=spec.stat_type
                 )
                 out[spec.name].append((run.name, result))
