@@ -148,7 +148,7 @@ def _combine_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Combined effect (q, v), covariance (q, q, v), its inverse (v, q, q) and valid voxels."""
     k = effects.shape[0]
-    c = np.moveaxis(covs, -1, 1)  # (k, v, q, q)
+    c = np.ascontiguousarray(np.moveaxis(covs, -1, 1))  # (k, v, q, q): fast batched inverses
     c = 0.5 * (c + np.swapaxes(c, -1, -2))
     if precision_weighted:
         prec = _inverse(c)  # (k, v, q, q)
