@@ -28,11 +28,17 @@ is read twice and never held in float64. Pass 2 visits voxels sorted by group an
 ``B = [pinv(W X) W] y`` (the whitening folded into one p x n matrix per group) and
 ``|W e|^2 = sum e_t^2 - 2 rho sum e_t e_{t-1} + rho^2 (sum e_t^2 - e_n^2)`` with
 ``e = y - X B``, so whitened copies of the data are never formed. BLAS is limited to one
-thread during the fit when ``threadpoolctl`` is available.
+thread during the fit when ``threadpoolctl`` is available, and the blocks of each pass are
+fitted on up to two threads (:func:`for_each_block`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
@@ -63,6 +69,32 @@ def _single_blas_thread() -> AbstractContextManager:
     except ImportError:  # pragma: no cover - optional
         return nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
+
+
+#: Threads that fit blocks of voxels at once (each block is independent and written to its own
+#: columns, so the results do not depend on it); BLAS runs one thread inside each.
+FIT_THREADS = min(2, os.cpu_count() or 1)
+
+
+def for_each_block(fn: Callable[[int], None], starts: Sequence[int]) -> None:
+    """Call ``fn(start)`` for every block start, on up to :data:`FIT_THREADS` threads.
+
+    NumPy releases the GIL in the block's products and reductions, so the blocks run in
+    parallel; the first exception raised by a block is re-raised. Inside a worker process
+    or thread (a pool that already keeps the cores busy) the blocks run in turn.
+    """
+    nested = (
+        multiprocessing.parent_process() is not None
+        or threading.current_thread() is not threading.main_thread()
+    )
+    workers = 1 if nested else min(FIT_THREADS, len(starts))
+    if workers <= 1:
+        for start in starts:
+            fn(start)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glmreport-fit") as pool:
+        for _ in pool.map(fn, starts):
+            pass
 
 
 def ar1_from_residuals(residuals: np.ndarray) -> np.ndarray:
@@ -160,15 +192,18 @@ def estimate_ar1(Y: np.ndarray, x: np.ndarray, *, chunk_size: int | None = None)
     s2 = np.empty(v)  # sum_t e_t^2
     lag = np.empty(v)  # sum_t e_t e_{t+1}
     ends = np.empty(v)  # e_1 + e_n
+
+    def block(start: int) -> None:
+        sl = slice(start, min(start + chunk, v))
+        resid = _read_columns(Y, sl)
+        resid -= x @ (pinv @ resid)
+        s1[sl] = resid.sum(axis=0)
+        s2[sl] = np.einsum("tv,tv->v", resid, resid)
+        lag[sl] = np.einsum("tv,tv->v", resid[:-1], resid[1:])
+        ends[sl] = resid[0] + resid[-1]
+
     with _single_blas_thread():
-        for start in range(0, v, chunk):
-            sl = slice(start, min(start + chunk, v))
-            resid = _read_columns(Y, sl)
-            resid -= x @ (pinv @ resid)
-            s1[sl] = resid.sum(axis=0)
-            s2[sl] = np.einsum("tv,tv->v", resid, resid)
-            lag[sl] = np.einsum("tv,tv->v", resid[:-1], resid[1:])
-            ends[sl] = resid[0] + resid[-1]
+        for_each_block(block, range(0, v, chunk))
     m = s1.sum() / (n * v) if v else 0.0
     # sums of (e - m) expanded in terms of the sums of e
     r0 = (s2 - 2 * m * s1 + n * m * m) / n
@@ -196,7 +231,8 @@ def _prewhitened_fit(
     betas = np.empty((p, v))
     rss = np.empty(v)
     visit = np.argsort(groups, kind="stable")
-    for start in range(0, v, chunk):
+
+    def fit_block(start: int) -> None:
         idx = visit[start : start + chunk]
         block = _read_columns(Y, idx)
         total = np.einsum("tv,tv->v", block, block)
@@ -216,6 +252,8 @@ def _prewhitened_fit(
         w_rss[w_rss <= EXACT_FIT_RTOL * total] = 0.0
         betas[:, idx] = b
         rss[idx] = w_rss
+
+    for_each_block(fit_block, range(0, v, chunk))
     return betas, rss, cov
 
 

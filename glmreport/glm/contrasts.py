@@ -35,7 +35,7 @@ from ..config.vocabulary import StatType
 from ..errors import ContrastError, UnknownColumnError, suggest
 from .expressions import parse_expression
 from .pvalues import _f_p_z, _t_p_z
-from .results import ContrastResult, GLMFit
+from .results import ContrastEstimate, ContrastResult, GLMFit
 
 #: Relative tolerance of the estimability check ``c @ pinv(X) @ X == c``.
 ESTIMABLE_RTOL = 1e-8
@@ -226,6 +226,76 @@ def compute_contrast(
     ContrastError
         Wrong width, several rows for t, or a contrast that is not estimable.
     """
+    c, effect, variance, ccov = _effect_and_variance(fit, weights, name, stat_type)
+    sigma2 = np.asarray(fit.sigma2, dtype=np.float64)
+    groups = None if fit.groups is None else np.asarray(fit.groups, dtype=np.intp)
+    if stat_type == "t":
+        df_num = 1
+        stat, ok = _t_statistic(effect, variance, sigma2)
+        p_val, z = _t_p_z(stat, fit.dof)
+    else:
+        df_num = int(np.linalg.matrix_rank(c))
+        stat, ok = _f_statistic(effect, ccov, groups, sigma2, df_num)
+        p_val, z = _f_p_z(stat, df_num, fit.dof)
+        z[stat == 0] = 0.0  # F = 0 exactly: lower-tail z would be -inf
+    p_val[~ok] = 1.0
+    z[~ok] = 0.0
+    return ContrastResult(
+        name=name,
+        label=label,
+        stat_type=stat_type,
+        weights=c,
+        columns=tuple(fit.design.columns),
+        effect=effect,
+        variance=variance,
+        stat=stat,
+        p=p_val,
+        z=z,
+        dof=float(fit.dof),
+        df_num=df_num,
+    )
+
+
+def estimate_contrast(
+    fit: GLMFit, weights: np.ndarray, *, name: str, label: str, stat_type: StatType
+) -> ContrastEstimate:
+    """Effect and covariance of a contrast at every voxel, without its statistics.
+
+    The ``effect`` and ``variance`` of :func:`compute_contrast` (the same numbers), for a run
+    whose contrast is only combined with other runs' (fixed effects): its own t or F, p and z
+    maps are not computed.
+
+    Parameters
+    ----------
+    fit, weights, name, label, stat_type
+        As :func:`compute_contrast`.
+
+    Returns
+    -------
+    ContrastEstimate
+
+    Raises
+    ------
+    ContrastError
+        As :func:`compute_contrast`.
+    """
+    c, effect, variance, _ = _effect_and_variance(fit, weights, name, stat_type)
+    return ContrastEstimate(
+        name=name,
+        label=label,
+        stat_type=stat_type,
+        weights=c,
+        columns=tuple(fit.design.columns),
+        effect=effect,
+        variance=variance,
+        dof=float(fit.dof),
+    )
+
+
+def _effect_and_variance(
+    fit: GLMFit, weights: np.ndarray, name: str, stat_type: StatType
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Checked weights c (q, p), ``c β`` (q, v), ``c Σ c' σ²`` (q, q, v), ``c Σ c'`` (g, q, q)."""
     columns = tuple(fit.design.columns)
     c = np.atleast_2d(np.asarray(weights, dtype=np.float64))
     p = fit.betas.shape[0]
@@ -247,36 +317,11 @@ def compute_contrast(
         cov = cov[np.newaxis]
     ccov = np.einsum("ij,gjk,lk->gil", c, cov, c)  # (g, q, q)
     ccov = 0.5 * (ccov + np.swapaxes(ccov, 1, 2))
-    groups = None if fit.groups is None else np.asarray(fit.groups, dtype=np.intp)
-    if groups is None:
+    if fit.groups is None:
         variance = ccov[0][:, :, np.newaxis] * sigma2
     else:
-        variance = np.moveaxis(ccov[groups], 0, -1) * sigma2
-    if stat_type == "t":
-        df_num = 1
-        stat, ok = _t_statistic(effect, variance, sigma2)
-        p_val, z = _t_p_z(stat, fit.dof)
-    else:
-        df_num = int(np.linalg.matrix_rank(c))
-        stat, ok = _f_statistic(effect, ccov, groups, sigma2, df_num)
-        p_val, z = _f_p_z(stat, df_num, fit.dof)
-        z[stat == 0] = 0.0  # F = 0 exactly: lower-tail z would be -inf
-    p_val[~ok] = 1.0
-    z[~ok] = 0.0
-    return ContrastResult(
-        name=name,
-        label=label,
-        stat_type=stat_type,
-        weights=c,
-        columns=columns,
-        effect=effect,
-        variance=variance,
-        stat=stat,
-        p=p_val,
-        z=z,
-        dof=float(fit.dof),
-        df_num=df_num,
-    )
+        variance = np.moveaxis(ccov[np.asarray(fit.groups, dtype=np.intp)], 0, -1) * sigma2
+    return c, effect, variance, ccov
 
 
 def _t_statistic(

@@ -33,14 +33,14 @@ from scipy import special
 from ..errors import ContrastError
 from . import distributions as dist
 from .pvalues import Z_CLIP, z_from_logp
-from .results import ContrastResult
+from .results import ContrastEstimate, ContrastResult
 
 #: Variances below this are treated as zero (as nilearn's ``tiny``).
 TINY_VARIANCE = 1e-16
 
 
 def fixed_effects(
-    results: Sequence[ContrastResult],
+    results: Sequence[ContrastResult | ContrastEstimate],
     *,
     name: str,
     label: str,
@@ -51,8 +51,9 @@ def fixed_effects(
 
     Parameters
     ----------
-    results : sequence of ContrastResult
-        One per run, all t or all F with the same number of rows and voxels.
+    results : sequence of ContrastResult or ContrastEstimate
+        One per run, all t or all F with the same number of rows and voxels (only their
+        effects, covariances and degrees of freedom are used).
     name, label : str
         Name and file-name label of the combined contrast.
     precision_weighted : bool
@@ -147,7 +148,7 @@ def _combine_rows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Combined effect (q, v), covariance (q, q, v), its inverse (v, q, q) and valid voxels."""
     k = effects.shape[0]
-    c = np.moveaxis(covs, -1, 1)  # (k, v, q, q)
+    c = np.ascontiguousarray(np.moveaxis(covs, -1, 1))  # (k, v, q, q): fast batched inverses
     c = 0.5 * (c + np.swapaxes(c, -1, -2))
     if precision_weighted:
         prec = _inverse(c)  # (k, v, q, q)
@@ -199,7 +200,7 @@ def _inverse(m: np.ndarray) -> np.ndarray:
 
 
 def _combined_weights(
-    results: list[ContrastResult], run_names: Sequence[str] | None
+    results: list[ContrastResult | ContrastEstimate], run_names: Sequence[str] | None
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     first = results[0]
     same = all(

@@ -76,6 +76,36 @@ class GLMFit:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ContrastEstimate:
+    """A contrast's effect and its covariance at every in-mask voxel, without statistics.
+
+    What a fixed-effects combination needs from each run (see
+    :func:`glmreport.glm.fixed_effects.fixed_effects`): the fields of :class:`ContrastResult`
+    less ``stat``, ``p``, ``z``, ``df_num`` and ``conjunction``, with the same meaning.
+
+    Attributes
+    ----------
+    name : str
+    label : str
+    stat_type : {'t', 'F'}
+    weights : (q, n_columns) ndarray
+    columns : tuple of str
+    effect : (q, v) ndarray
+    variance : (q, q, v) ndarray
+    dof : float
+    """
+
+    name: str
+    label: str
+    stat_type: StatType
+    weights: np.ndarray
+    columns: tuple[str, ...]
+    effect: np.ndarray
+    variance: np.ndarray
+    dof: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ContrastResult:
     """One t or F contrast evaluated at every in-mask voxel.
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import os
 import zlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 from nibabel.arrayproxy import ArrayProxy
@@ -12,7 +14,14 @@ from nibabel.openers import ImageOpener
 
 from ..errors import InputError
 
-_READ_ERRORS = (OSError, EOFError, zlib.error, ValueError)
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, ValueError)
+
+try:  # optional: ISA-L inflates gzip about 2.5x faster than zlib (the same bytes)
+    from isal import igzip, isal_zlib
+except ImportError:  # pragma: no cover - depends on the environment
+    igzip = None
+else:
+    _READ_ERRORS += (isal_zlib.error,)
 
 
 #: Largest stack of scaled float32 volumes handed to ``run_timeseries``'s ``stack_fn``.
@@ -43,7 +52,7 @@ def _volumes(img, *, source: str) -> tuple[tuple[int, ...], float, float, Iterat
         def stream() -> Iterator[np.ndarray]:
             t = 0
             try:
-                with ImageOpener(proxy.file_like) as fobj:
+                with _open(proxy.file_like) as fobj:
                     fobj.seek(proxy.offset)
                     for t in range(n):
                         buf = fobj.read(size)
@@ -61,6 +70,19 @@ def _volumes(img, *, source: str) -> tuple[tuple[int, ...], float, float, Iterat
     except _READ_ERRORS as exc:
         raise _unreadable(source, exc, "the data") from None
     return shape, 1.0, 0.0, (data[..., t].ravel(order="F") for t in range(n))
+
+
+def _open(file_like: Any) -> Any:
+    """An image file opened for reading, gzip decompressed by ``isal`` where it is installed.
+
+    A ``.gz`` path is read through ``isal.igzip`` when the optional ``isal`` package is
+    importable (the bytes are the same, the decompression about 2.5 times faster); anything
+    else through nibabel's ``ImageOpener``.
+    """
+    if igzip is not None and isinstance(file_like, str | os.PathLike):
+        if str(file_like).endswith(".gz"):
+            return igzip.open(file_like, "rb")
+    return ImageOpener(file_like)
 
 
 def _unreadable(source: str, exc: BaseException, what: str) -> InputError:

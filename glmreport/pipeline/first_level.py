@@ -1,13 +1,15 @@
 """First level: load BOLD runs, build their designs, fit them and combine contrasts.
 
-Runs are processed one after another and each run's time series is dropped once its contrasts
-are computed, so memory holds one run's in-mask data at a time (read one volume at a time).
+Runs are fitted one after another and each run's time series is dropped once it is fitted;
+the next run is read (one volume at a time) on a thread meanwhile, so memory holds at most two
+runs' in-mask data.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,13 @@ from ..config.specs import ContrastSpec, ModelConfig, RunConfig, RunSpec
 from ..errors import ContrastError, InputError, UnknownColumnError
 from ..glm.ar1 import fit_first_level
 from ..glm.conjunction import add_conjunctions
-from ..glm.contrasts import check_estimable, compute_contrast, contrast_weights, make_label
+from ..glm.contrasts import (
+    check_estimable,
+    compute_contrast,
+    contrast_weights,
+    estimate_contrast,
+    make_label,
+)
 from ..glm.events import read_events, select_confounds
 from ..glm.first_level import (
     check_design,
@@ -25,7 +33,7 @@ from ..glm.first_level import (
     read_design_file,
 )
 from ..glm.fixed_effects import fixed_effects
-from ..glm.results import ContrastResult, DesignMatrix
+from ..glm.results import ContrastEstimate, ContrastResult, DesignMatrix, GLMFit
 from ..inputs.bold import run_timeseries
 from ..inputs.images import file_digests, load_image, sha256
 from ..inputs.masking import Masker, build_mask
@@ -126,8 +134,14 @@ def prepare_first_level(
     )
 
 
-#: Per contrast name, the (run name, result) of every run that has the contrast's columns.
-RunResults = dict[str, list[tuple[str, ContrastResult]]]
+#: Per contrast name, the (run name, result) of every run that has the contrast's columns: the
+#: effect and covariance alone where the contrast is combined over runs and not written per run.
+RunResults = dict[str, list[tuple[str, ContrastResult | ContrastEstimate]]]
+
+
+#: Runs whose in-mask data (float32) are at most this size are read ahead: the next run is
+#: decompressed and masked on a thread while the current one is fitted.
+READ_AHEAD_BYTES = 2 << 30
 
 
 def _fit_runs(
@@ -138,24 +152,62 @@ def _fit_runs(
     masker: Masker,
     log: Callable[[str], None],
 ) -> RunResults:
-    """Fit every run in turn (one run's in-mask data in memory) and compute its contrasts."""
+    """Fit every run in turn and compute its contrasts.
+
+    At most two runs' in-mask data are in memory: the run being fitted and the next one,
+    read meanwhile on a thread (decompression and NumPy release the GIL), when it is no
+    larger than :data:`READ_AHEAD_BYTES`.
+    """
     stack_fn = None
     if model.smoothing_fwhm:
         affine, fwhm = masker.affine, model.smoothing_fwhm
         stack_fn = lambda vols: smooth(vols, affine, fwhm)  # noqa: E731
+    n_mask = int(np.count_nonzero(masker.mask))
+
+    def read(i: int) -> np.ndarray:
+        source = str(model.runs[i].bold)
+        return run_timeseries(imgs[i], masker.mask, source=source, stack_fn=stack_fn)
+
     out: RunResults = {spec.name: [] for spec, _, _ in parsed}
-    for i, (run, img) in enumerate(zip(model.runs, imgs, strict=True)):
-        log(f"{run.name}: reading {img.shape[3]} scans, fitting {model.noise_model.upper()}")
-        data = run_timeseries(img, masker.mask, source=str(run.bold), stack_fn=stack_fn)
-        glm = fit_first_level(data, designs[i], noise_model=model.noise_model)
-        del data
-        for spec, weights, label in parsed:
-            if weights[i] is not None:
-                result = compute_contrast(
-                    glm, weights[i], name=spec.name, label=label, stat_type=spec.stat_type
-                )
-                out[spec.name].append((run.name, result))
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="glmreport-read")
+    pending: dict[int, Future] = {}
+
+    def read_ahead(i: int) -> None:
+        if i < len(imgs) and imgs[i].shape[3] * n_mask * 4 <= READ_AHEAD_BYTES:
+            pending[i] = pool.submit(read, i)
+
+    try:
+        read_ahead(0)
+        for i, (run, img) in enumerate(zip(model.runs, imgs, strict=True)):
+            read_ahead(i + 1)
+            log(f"{run.name}: reading {img.shape[3]} scans, fitting {model.noise_model.upper()}")
+            data = pending.pop(i).result() if i in pending else read(i)
+            glm = fit_first_level(data, designs[i], noise_model=model.noise_model)
+            del data
+            _run_contrasts(model, parsed, i, run.name, glm, out)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return out
+
+
+def _run_contrasts(
+    model: ModelConfig,
+    parsed: list[tuple[ContrastSpec, list[np.ndarray | None], str]],
+    i: int,
+    run_name: str,
+    glm: GLMFit,
+    out: RunResults,
+) -> None:
+    """Add run ``i``'s contrasts to ``out``: effect and covariance alone where it is combined."""
+    for spec, weights, label in parsed:
+        if weights[i] is not None:
+            # a run's own statistics are needed only where nothing is combined with it
+            combined = sum(w is not None for w in weights) > 1 and not model.per_run_outputs
+            contrast = estimate_contrast if combined else compute_contrast
+            result = contrast(
+                glm, weights[i], name=spec.name, label=label, stat_type=spec.stat_type
+            )
+            out[spec.name].append((run_name, result))
 
 
 def _combine_runs(

@@ -142,6 +142,40 @@ def test_streaming_equals_single_block_and_float32_memmap(run, tmp_path):
     np.testing.assert_allclose(f32.betas, ref.betas, rtol=1e-10, atol=1e-9)
 
 
+def test_threaded_blocks_give_the_same_fit(run, monkeypatch):
+    """Blocks fitted on two threads, in turn, or from inside a worker thread: the same numbers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from glmreport.glm import ar1
+
+    design, y, _ = run
+
+    def fit():
+        f = fit_first_level(y, design, chunk_size=37)
+        return f.betas, f.sigma2, f.cov_unscaled, f.groups
+
+    monkeypatch.setattr(ar1, "FIT_THREADS", 2)
+    threaded = fit()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        nested = pool.submit(fit).result()
+    monkeypatch.setattr(ar1, "FIT_THREADS", 1)
+    in_turn = fit()
+    for a, b, c in zip(threaded, nested, in_turn, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, c)
+
+
+def test_a_failing_block_raises():
+    from glmreport.glm.ar1 import for_each_block
+
+    def fn(start):
+        if start == 3:
+            raise ValueError("block 3")
+
+    with pytest.raises(ValueError, match="block 3"):
+        for_each_block(fn, range(6))
+
+
 def test_ols_path_is_fit_ols(run):
     design, y, _ = run
     a = fit_first_level(y, design, noise_model="ols")

@@ -8,7 +8,13 @@ from scipy import stats
 
 from glmreport.config.specs import ContrastSpec
 from glmreport.errors import ContrastError
-from glmreport.glm.contrasts import check_estimable, compute_contrast, contrast_weights, make_label
+from glmreport.glm.contrasts import (
+    check_estimable,
+    compute_contrast,
+    contrast_weights,
+    estimate_contrast,
+    make_label,
+)
 from glmreport.glm.ols import fit_ols
 from glmreport.glm.pvalues import z_from_logp
 from glmreport.glm.results import DesignMatrix, GLMFit
@@ -220,6 +226,38 @@ def test_several_voxel_groups() -> None:
         np.testing.assert_allclose(f.stat[k], e @ np.linalg.solve(var, e) / 2, rtol=1e-10)
         np.testing.assert_allclose(t.stat[k], e[0] / np.sqrt(var[0, 0]), rtol=1e-12)
     np.testing.assert_allclose(f.p, stats.f.sf(f.stat, 2, 7), rtol=1e-9)
+
+
+def test_estimate_contrast_is_compute_contrast_without_statistics() -> None:
+    rng = np.random.default_rng(16)
+    p, v = 3, 30
+    a = rng.standard_normal((3, 6, p))
+    cov = np.linalg.inv(np.einsum("gni,gnj->gij", a, a))
+    design = DesignMatrix(matrix=rng.standard_normal((10, p)), columns=("x", "y", "z"))
+    for groups in (rng.integers(0, 3, v), None):
+        fit = GLMFit(
+            design=design,
+            betas=rng.standard_normal((p, v)),
+            sigma2=rng.uniform(0.5, 2.0, v),
+            dof=7.0,
+            cov_unscaled=cov if groups is not None else cov[:1],
+            groups=groups,
+        )
+        for c, stat_type in (([[1.0, -1.0, 0.0]], "t"), ([[1.0, 0, 0], [0, 0, 1.0]], "F")):
+            full = compute_contrast(fit, np.array(c), name="c", label="c", stat_type=stat_type)
+            est = estimate_contrast(fit, np.array(c), name="c", label="c", stat_type=stat_type)
+            np.testing.assert_array_equal(est.effect, full.effect)
+            np.testing.assert_array_equal(est.variance, full.variance)
+            np.testing.assert_array_equal(est.weights, full.weights)
+            assert (est.name, est.label, est.stat_type, est.columns, est.dof) == (
+                full.name,
+                full.label,
+                full.stat_type,
+                full.columns,
+                full.dof,
+            )
+    with pytest.raises(ContrastError, match="not estimable|weight"):
+        estimate_contrast(fit, np.array([[1.0, 0.0]]), name="c", label="c", stat_type="t")
 
 
 def test_zero_variance_voxels() -> None:

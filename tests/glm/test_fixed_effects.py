@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from glmreport.errors import ContrastError
-from glmreport.glm.contrasts import compute_contrast
+from glmreport.glm.contrasts import compute_contrast, estimate_contrast
 from glmreport.glm.fixed_effects import fixed_effects
 from glmreport.glm.results import ContrastResult, DesignMatrix, GLMFit
 
@@ -114,6 +114,20 @@ def test_fixed_effects_f_wald_combination():
         np.testing.assert_allclose(ffx.stat[j], e @ total @ e / 2, rtol=1e-10)
     assert ffx.df_num == 2 and ffx.dof == 2 * (n - p)
     np.testing.assert_allclose(ffx.p, stats.f.sf(ffx.stat, 2, 2 * (n - p)), rtol=1e-8)
+    # the runs' effects and covariances alone (no per-run statistics) give the same maps
+    for stat_type, c in (("F", [[1.0, 0, 0], [0, 1.0, 0]]), ("t", [[1.0, -1.0, 0]])):
+        full = [
+            compute_contrast(f, np.array(c), name="c", label="c", stat_type=stat_type) for f in fits
+        ]
+        est = [
+            estimate_contrast(f, np.array(c), name="c", label="c", stat_type=stat_type)
+            for f in fits
+        ]
+        a = fixed_effects(full, name="c", label="c")
+        b = fixed_effects(est, name="c", label="c")
+        for field in ("effect", "variance", "stat", "p", "z"):
+            np.testing.assert_array_equal(getattr(b, field), getattr(a, field))
+        assert (b.dof, b.df_num, b.columns) == (a.dof, a.df_num, a.columns)
 
 
 def test_fixed_effects_rejects_mismatch_and_names_columns():

@@ -53,6 +53,29 @@ def test_truncated_bold_is_an_input_error(tmp_path):
         run_timeseries(img, np.ones((5, 5, 4), bool), source=str(path))
 
 
+def test_gzip_read_by_isal_or_zlib_gives_the_same_data(tmp_path, monkeypatch):
+    """The optional isal decompression gives the bytes of nibabel's zlib reader; a corrupt
+    stream is an InputError either way."""
+    from glmreport.inputs import bold
+
+    pytest.importorskip("isal")
+    path = tmp_path / "bold.nii.gz"
+    data = np.random.default_rng(2).normal(100, 1, (6, 5, 4, 15)).astype(np.float32)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+    mask = np.ones((6, 5, 4), bool)
+    with_isal = run_timeseries(nib.load(path), mask)
+    mean_isal = run_mean_image(nib.load(path))
+    monkeypatch.setattr(bold, "igzip", None)
+    np.testing.assert_array_equal(run_timeseries(nib.load(path), mask), with_isal)
+    np.testing.assert_array_equal(run_mean_image(nib.load(path)), mean_isal)
+    monkeypatch.undo()
+    raw = bytearray(path.read_bytes())
+    raw[200:260] = bytes(60)  # zeros inside the deflate stream
+    path.write_bytes(bytes(raw))
+    with pytest.raises(InputError, match="truncated or corrupt"):
+        run_timeseries(nib.load(path), mask, source=str(path))
+
+
 def test_header_with_too_many_scans_is_refused_before_reading(tmp_path):
     from glmreport.inputs.images import load_image
 

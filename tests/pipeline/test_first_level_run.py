@@ -207,3 +207,31 @@ report: {formats: []}
     assert description["SourceDatasets"] == [
         {"URL": f"../firstlevel/sub-{sub}"} for sub in ("01", "02", "03")
     ]
+
+
+def test_read_ahead_and_estimates_give_the_same_maps(data: Path, monkeypatch):
+    """Reading the next run on a thread, and combining runs from their effects and
+    covariances alone, give the maps of reading in turn and computing every run's statistics."""
+    import dataclasses
+
+    from glmreport.config import load_config
+    from glmreport.pipeline import first_level
+
+    config = load_config(data / "analysis.yaml")
+
+    def maps(cfg) -> list[dict[str, np.ndarray]]:
+        prepared = first_level.prepare_first_level(cfg, log=lambda _: None)
+        fields = ("effect", "variance", "stat", "p", "z")
+        return [{f: getattr(c, f) for f in fields} for c in prepared.contrasts]
+
+    ahead = maps(config)
+    per_run = maps(
+        dataclasses.replace(config, model=dataclasses.replace(config.model, per_run_outputs=True))
+    )
+    monkeypatch.setattr(first_level, "READ_AHEAD_BYTES", 0)
+    in_turn = maps(config)
+    assert len(ahead) == len(in_turn) == 2 and len(per_run) == 6
+    for a, b, c in zip(ahead, in_turn, per_run[::3], strict=True):
+        for field in a:
+            np.testing.assert_array_equal(a[field], b[field])
+            np.testing.assert_array_equal(a[field], c[field])
