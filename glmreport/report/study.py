@@ -85,22 +85,23 @@ def study_view(summary: Summary, ctx: Context) -> StudyView | None:
         for name in names:
             volume = load_volume(ctx.path(record.effects.get(name), "effect map"))
             ijk = peaks[name][0]
-            effects.append(
-                "" if volume is None or ijk is None else fmt_num(round(float(volume[0][ijk]), 3))
-            )
+            effects.append(None if volume is None or ijk is None else float(volume[0][ijk]))
             if len(grids[name]) < MAX_GRID:
                 grids[name].append((f"sub-{record.id}", _glass(record, sub, folder, name, ctx)))
         rows.append(
             (
-                f"sub-{record.id}" + (" (kept)" if record.reused else ""),
-                fmt_int(record.runs),
-                fmt_int(record.scans),
-                "n/a" if record.mean_fd is None else f"{record.mean_fd:.3f}",
-                "n/a" if record.max_fd is None else f"{record.max_fd:.3f}",
-                fmt_int(record.mask_voxels),
-                *effects,
+                (
+                    f"sub-{record.id}" + (" (kept)" if record.reused else ""),
+                    fmt_int(record.runs),
+                    fmt_int(record.scans),
+                    "n/a" if record.mean_fd is None else f"{record.mean_fd:.3f}",
+                    "n/a" if record.max_fd is None else f"{record.max_fd:.3f}",
+                    fmt_int(record.mask_voxels),
+                ),
+                effects,
             )
         )
+    rows = _with_effect_columns(rows)
     info = summary.study
     facts = (
         ("Dataset", info.dataset),
@@ -121,6 +122,34 @@ def study_view(summary: Summary, ctx: Context) -> StudyView | None:
             (f"sub-{r.id}", _figure_files(r)) for r in summary.subjects if r.figures is not None
         ),
     )
+
+
+def _with_effect_columns(rows: list[tuple[tuple[str, ...], list[float | None]]]) -> list:
+    """Each row's cells followed by its effects, each effect column with one number of decimals.
+
+    A column shows 4 significant digits of its largest absolute value and the same decimals on
+    every row (1.220 beside 1.255, not 1.22), so that the column reads as one quantity.
+    """
+    n = max((len(effects) for _, effects in rows), default=0)
+    decimals = []
+    for j in range(n):
+        values = [abs(e[j]) for _, e in rows if e[j] is not None and np.isfinite(e[j])]
+        top = max(values, default=0.0)
+        decimals.append(3 if top == 0 else int(min(max(3 - np.floor(np.log10(top)), 0), 12)))
+    return [
+        (
+            *cells,
+            *(
+                "" if v is None else fmt_num(v) if not np.isfinite(v) else _fixed(v, decimals[j])
+                for j, v in enumerate(effects)
+            ),
+        )
+        for cells, effects in rows
+    ]
+
+
+def _fixed(value: float, decimals: int) -> str:
+    return f"{value:.{decimals}f}".replace("-", "\u2212")
 
 
 def _first_names(summary: Summary) -> set[str]:

@@ -12,7 +12,7 @@ import numpy as np
 from glmreport import figures
 from glmreport.outputs.summary import StudySubject, SubjectFigures
 from glmreport.report.context import Context
-from glmreport.report.study import _figure_files, _glass
+from glmreport.report.study import _figure_files, _glass, _with_effect_columns
 
 
 def _record(figures_entry: SubjectFigures | None) -> StudySubject:
@@ -73,3 +73,18 @@ def test_without_drawn_figures_nothing_is_listed_or_read(tmp_path: Path):
         design_matrices={}, framewise_displacement={}, glass_brains={"a": "sub-01/gone.png"}
     )
     assert _glass(_record(missing), None, tmp_path / "sub-01", "a", _context(tmp_path)) is None
+
+
+def test_each_effect_column_has_one_number_of_decimals():
+    """4 significant digits of the column's largest value, the same decimals on every row
+    (1.220, not 1.22), a real minus sign, empty where a subject has no value."""
+    rows = [
+        (("sub-01", "2"), [1.2554, -0.0123, 1.2554]),
+        (("sub-02", "2"), [1.22, None, 1.22]),
+        (("sub-03", "2"), [-12.5, 0.000456, 0.5]),
+    ]
+    out = _with_effect_columns(rows)
+    assert out[0] == ("sub-01", "2", "1.26", "\u22120.01230", "1.255")
+    assert out[1] == ("sub-02", "2", "1.22", "", "1.220")
+    assert out[2] == ("sub-03", "2", "\u221212.50", "0.00046", "0.500")
+    assert _with_effect_columns([]) == []
