@@ -73,7 +73,7 @@ def _single_blas_thread() -> AbstractContextManager:
 
 #: Threads that fit blocks of voxels at once (each block is independent and written to its own
 #: columns, so the results do not depend on it); BLAS runs one thread inside each.
-FIT_THREADS = min(2, os.cpu_count() or 1)
+FIT_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
 
 
 def for_each_block(fn: Callable[[int], None], starts: Sequence[int]) -> None:

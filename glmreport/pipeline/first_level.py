@@ -139,8 +139,8 @@ def prepare_first_level(
 RunResults = dict[str, list[tuple[str, ContrastResult | ContrastEstimate]]]
 
 
-#: Runs whose in-mask data (float32) are at most this size are read ahead: the next run is
-#: decompressed and masked on a thread while the current one is fitted.
+#: The next run is decompressed and masked on a thread while the current one is fitted when
+#: the two runs' in-mask data (float32) together are at most this size.
 READ_AHEAD_BYTES = 2 << 30
 
 
@@ -155,8 +155,8 @@ def _fit_runs(
     """Fit every run in turn and compute its contrasts.
 
     At most two runs' in-mask data are in memory: the run being fitted and the next one,
-    read meanwhile on a thread (decompression and NumPy release the GIL), when it is no
-    larger than :data:`READ_AHEAD_BYTES`.
+    read meanwhile on a thread (decompression and NumPy release the GIL) when the two
+    together are no larger than :data:`READ_AHEAD_BYTES`.
     """
     stack_fn = None
     if model.smoothing_fwhm:
@@ -173,7 +173,9 @@ def _fit_runs(
     pending: dict[int, Future] = {}
 
     def read_ahead(i: int) -> None:
-        if i < len(imgs) and imgs[i].shape[3] * n_mask * 4 <= READ_AHEAD_BYTES:
+        # the run being fitted and the next one are in memory together: both count
+        held = sum(imgs[j].shape[3] for j in (i - 1, i) if 0 <= j < len(imgs)) * n_mask * 4
+        if i < len(imgs) and held <= READ_AHEAD_BYTES:
             pending[i] = pool.submit(read, i)
 
     try:

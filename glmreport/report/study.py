@@ -149,7 +149,10 @@ def _with_effect_columns(rows: list[tuple[tuple[str, ...], list[float | None]]])
 
 
 def _fixed(value: float, decimals: int) -> str:
-    return f"{value:.{decimals}f}".replace("-", "\u2212")
+    text = f"{value:.{decimals}f}"
+    if float(text) == 0:  # -0.000 reads as a negative effect
+        text = text.lstrip("-")
+    return text.replace("-", "\u2212")
 
 
 def _first_names(summary: Summary) -> set[str]:

@@ -235,3 +235,31 @@ def test_read_ahead_and_estimates_give_the_same_maps(data: Path, monkeypatch):
         for field in a:
             np.testing.assert_array_equal(a[field], b[field])
             np.testing.assert_array_equal(a[field], c[field])
+
+
+def test_the_next_run_is_read_ahead_only_when_both_runs_fit_the_bound(data: Path, monkeypatch):
+    """The run being fitted and the one read ahead count together against READ_AHEAD_BYTES:
+    with room for one run the first is read on the reading thread, the second in turn."""
+    import threading
+
+    from glmreport.config import load_config
+    from glmreport.pipeline import first_level
+
+    config = load_config(data / "analysis.yaml")
+    calls: list[tuple[str, int]] = []
+    real = first_level.run_timeseries
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append((threading.current_thread().name, out.shape[0] * out.shape[1] * 4))
+        return out
+
+    monkeypatch.setattr(first_level, "run_timeseries", spy)
+    first_level.prepare_first_level(config, log=lambda _: None)
+    assert len(calls) == 2 and all(name.startswith("glmreport-read") for name, _ in calls)
+    one_run = max(size for _, size in calls)
+    calls.clear()
+    monkeypatch.setattr(first_level, "READ_AHEAD_BYTES", one_run)
+    first_level.prepare_first_level(config, log=lambda _: None)
+    assert calls[0][0].startswith("glmreport-read")
+    assert calls[1][0] == threading.main_thread().name

@@ -87,4 +87,5 @@ def test_each_effect_column_has_one_number_of_decimals():
     assert out[0] == ("sub-01", "2", "1.26", "\u22120.01230", "1.255")
     assert out[1] == ("sub-02", "2", "1.22", "", "1.220")
     assert out[2] == ("sub-03", "2", "\u221212.50", "0.00046", "0.500")
+    assert _with_effect_columns([((), [1.5]), ((), [-0.0001])])[1] == ("0.000",)
     assert _with_effect_columns([]) == []
