@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -85,6 +86,17 @@ def _open(file_like: Any) -> Any:
     return ImageOpener(file_like)
 
 
+class ReadCancelled(Exception):
+    """A run's reading was stopped through its ``cancel`` event."""
+
+
+def _until(cancel: threading.Event, volumes: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    for vol in volumes:
+        if cancel.is_set():
+            raise ReadCancelled
+        yield vol
+
+
 def _unreadable(source: str, exc: BaseException, what: str) -> InputError:
     return InputError(
         f"{source}: {what} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); the file "
@@ -122,6 +134,7 @@ def run_timeseries(
     source: str = "BOLD run",
     volume_fn: Callable[[np.ndarray], np.ndarray] | None = None,
     stack_fn: Callable[[np.ndarray], np.ndarray] | None = None,
+    cancel: threading.Event | None = None,
 ) -> np.ndarray:
     """In-mask time series of a 4D BOLD image as float32, read one volume at a time.
 
@@ -140,6 +153,9 @@ def run_timeseries(
         ``(k, X, Y, Z)`` float32 views of C-ordered ``(k, Z, Y, X)`` arrays of at most
         :data:`STACK_BYTES`, in place or returning an array of the same shape (one call per
         stack instead of one per volume: the same numbers, less overhead).
+    cancel : threading.Event or None
+        Checked before each volume is read: once set, reading stops with
+        :class:`ReadCancelled` (a read on another thread that is no longer wanted).
 
     Returns
     -------
@@ -152,10 +168,14 @@ def run_timeseries(
     InputError
         Shape mismatch, more than :data:`MAX_TIMESERIES_BYTES` of in-mask data, an unreadable
         volume, or non-finite values inside the mask.
+    ReadCancelled
+        ``cancel`` was set.
     """
     if volume_fn is not None and stack_fn is not None:
         raise ValueError("give volume_fn or stack_fn, not both")
     shape, slope, inter, volumes = _volumes(img, source=source)
+    if cancel is not None:
+        volumes = _until(cancel, volumes)
     if shape[:3] != mask.shape:
         raise InputError(
             f"{source}: shape {shape} does not match the mask {mask.shape} (expected a 4D "

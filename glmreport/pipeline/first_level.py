@@ -8,6 +8,7 @@ runs' in-mask data.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -164,9 +165,11 @@ def _fit_runs(
         stack_fn = lambda vols: smooth(vols, affine, fwhm)  # noqa: E731
     n_mask = int(np.count_nonzero(masker.mask))
 
+    stop = threading.Event()  # set when the fit ends, so that a read ahead stops at once
+
     def read(i: int) -> np.ndarray:
         source = str(model.runs[i].bold)
-        return run_timeseries(imgs[i], masker.mask, source=source, stack_fn=stack_fn)
+        return run_timeseries(imgs[i], masker.mask, source=source, stack_fn=stack_fn, cancel=stop)
 
     out: RunResults = {spec.name: [] for spec, _, _ in parsed}
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="glmreport-read")
@@ -188,6 +191,7 @@ def _fit_runs(
             del data
             _run_contrasts(model, parsed, i, run.name, glm, out)
     finally:
+        stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
     return out
 

@@ -116,3 +116,22 @@ def test_smoothing_stacks_equals_one_volume_at_a_time(tmp_path, monkeypatch, sta
     assert not np.array_equal(one, run_timeseries(loaded, mask))  # smoothing did something
     with pytest.raises(ValueError, match="not both"):
         run_timeseries(loaded, mask, volume_fn=abs, stack_fn=abs)
+
+
+def test_a_set_cancel_event_stops_reading(tmp_path):
+    """Reading stops with ReadCancelled once its event is set; unset, it reads as without."""
+    import threading
+
+    from glmreport.inputs.bold import ReadCancelled
+
+    path = tmp_path / "bold.nii.gz"
+    data = np.random.default_rng(4).normal(100, 1, (6, 5, 4, 10)).astype(np.float32)
+    nib.save(nib.Nifti1Image(data, np.eye(4)), path)
+    mask = np.ones((6, 5, 4), bool)
+    event = threading.Event()
+    np.testing.assert_array_equal(
+        run_timeseries(nib.load(path), mask, cancel=event), run_timeseries(nib.load(path), mask)
+    )
+    event.set()
+    with pytest.raises(ReadCancelled):
+        run_timeseries(nib.load(path), mask, cancel=event)

@@ -263,3 +263,53 @@ def test_the_next_run_is_read_ahead_only_when_both_runs_fit_the_bound(data: Path
     first_level.prepare_first_level(config, log=lambda _: None)
     assert calls[0][0].startswith("glmreport-read")
     assert calls[1][0] == threading.main_thread().name
+
+
+def test_a_failed_fit_stops_the_run_read_ahead(data: Path, monkeypatch):
+    """When a run's fit fails, the read of the next run is cancelled (it stops with
+    ReadCancelled instead of reading on) and the error is the fit's."""
+    import threading
+
+    from glmreport.config import load_config
+    from glmreport.errors import DesignError
+    from glmreport.inputs.bold import ReadCancelled
+    from glmreport.pipeline import first_level
+
+    config = load_config(data / "analysis.yaml")
+    real = first_level.run_timeseries
+    outcomes: list[str] = []
+    second_started = threading.Event()
+    fit_failed = threading.Event()
+
+    def slow_second(img, *args, **kwargs):
+        if img is not first_imgs[0]:
+            second_started.set()
+            fit_failed.wait(10)  # read on only once the first run's fit has failed
+        try:
+            out = real(img, *args, **kwargs)
+        except ReadCancelled:
+            outcomes.append("cancelled")
+            raise
+        outcomes.append("read")
+        return out
+
+    def failing_fit(*args, **kwargs):
+        second_started.wait(10)
+        fit_failed.set()
+        raise DesignError("the fit failed")
+
+    first_imgs: list = []
+    real_load = first_level._load_runs
+
+    def load(model):
+        imgs, digests = real_load(model)
+        first_imgs.append(imgs[0])
+        return imgs, digests
+
+    monkeypatch.setattr(first_level, "_load_runs", load)
+    monkeypatch.setattr(first_level, "run_timeseries", slow_second)
+    monkeypatch.setattr(first_level, "fit_first_level", failing_fit)
+    with pytest.raises(DesignError, match="the fit failed"):
+        first_level.prepare_first_level(config, log=lambda _: None)
+    assert outcomes == ["read", "cancelled"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("glmreport-read")]
