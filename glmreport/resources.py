@@ -1,11 +1,12 @@
-"""Locate the package's bundled folders (templates/ and atlases/).
+"""Locate the package's bundled folders (templates/ and atlases/); count the usable cores.
 
-In a source checkout they sit at the repository's top level; in an installed wheel they are
-shipped inside the package as ``_templates`` and ``_atlases``.
+In a source checkout the folders sit at the repository's top level; in an installed wheel they
+are shipped inside the package as ``_templates`` and ``_atlases``.
 """
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from pathlib import Path
 
@@ -44,3 +45,11 @@ def template_image(kind: str = "T1w") -> Path:
         "mask": "mni_icbm152_2009c_asym_2mm_mask.nii.gz",
     }
     return atlases_dir() / names[kind]
+
+
+def usable_cores() -> int:
+    """Cores this process may run on: its CPU affinity where the system reports it."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not on Linux
+        return max(1, os.cpu_count() or 1)

@@ -27,3 +27,19 @@ def test_bundled_template_and_mask_share_a_2mm_grid():
 def test_unknown_template_kind_is_a_key_error():
     with pytest.raises(KeyError):
         template_image("bold")
+
+
+def test_usable_cores_follow_the_cpu_affinity(monkeypatch):
+    """The cores this process may run on, not the machine's; the machine's where the system
+    reports no affinity; never fewer than one."""
+    import os
+
+    from glmreport.resources import usable_cores
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    assert usable_cores() == 1
+    monkeypatch.delattr(os, "sched_getaffinity")
+    assert usable_cores() == 64
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert usable_cores() == 1

@@ -35,7 +35,6 @@ fitted on up to two threads (:func:`for_each_block`).
 from __future__ import annotations
 
 import multiprocessing
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +44,7 @@ import numpy as np
 
 from ..config.vocabulary import NOISE_MODELS
 from ..errors import DesignError
+from ..resources import usable_cores
 from .ols import EXACT_FIT_RTOL, fit_ols
 from .results import DesignMatrix, GLMFit
 
@@ -73,7 +73,7 @@ def _single_blas_thread() -> AbstractContextManager:
 
 #: Threads that fit blocks of voxels at once (each block is independent and written to its own
 #: columns, so the results do not depend on it); BLAS runs one thread inside each.
-FIT_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 2)
+FIT_THREADS = min(2, usable_cores())
 
 
 def for_each_block(fn: Callable[[int], None], starts: Sequence[int]) -> None:

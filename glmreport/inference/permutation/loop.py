@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from ...resources import usable_cores
 from ..tfce import NeighbourGraph
 from .measures import map_maxima
 from .partition import PermutationModel
@@ -240,10 +240,7 @@ def _threadpool_limits() -> Any:
 def _n_workers(n_jobs: int | None) -> int:
     if n_jobs is not None and n_jobs > 0:
         return int(n_jobs)
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(os.cpu_count() or 1, 1)
+    return usable_cores()
 
 
 @contextlib.contextmanager

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 
 import numpy as np
 
 from ...errors import GlmReportError
+from ...resources import usable_cores
 from .failures import cap
 
 DEFAULT_TIMEOUT = 10.0  # seconds to reach a Dask scheduler
@@ -27,10 +27,7 @@ class ExecutionSettingError(GlmReportError, ValueError):
 
 def default_jobs() -> int:
     """Cores this process may run on (its CPU affinity where the system reports it)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def check_jobs(jobs: object) -> int:
