@@ -179,25 +179,32 @@ def _cmd_run(args: argparse.Namespace, con: _Console) -> int:
 
     config = load_config(args.config)  # a bad config fails before any numerical import
 
-    from .pipeline import run
+    from .inputs import prefetch
 
-    formats = config.report.formats
-    if args.no_report:
-        formats = ()
-    elif args.pdf and "pdf" not in formats:
-        formats = (*formats, "pdf") if formats else ("html", "pdf")
-    out = run(
-        config,
-        out=args.out,
-        overwrite=args.overwrite,
-        formats=formats,
-        progress=con.bars,
-        log=con.log,
-        command=args.argv,
-        jobs=args.jobs,
-        scheduler=args.scheduler,
-        resume=args.resume,
-    )
+    # the first input files are hashed and inflated on a thread during the imports below
+    prefetch.start(prefetch.plan(config))
+    try:
+        from .pipeline import run
+
+        formats = config.report.formats
+        if args.no_report:
+            formats = ()
+        elif args.pdf and "pdf" not in formats:
+            formats = (*formats, "pdf") if formats else ("html", "pdf")
+        out = run(
+            config,
+            out=args.out,
+            overwrite=args.overwrite,
+            formats=formats,
+            progress=con.bars,
+            log=con.log,
+            command=args.argv,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            resume=args.resume,
+        )
+    finally:
+        prefetch.stop()
     _print_outputs(out, con)
     return 0
 

@@ -81,6 +81,7 @@ def test_reading_a_config_imports_no_numerical_package(tmp_path: Path):
     second_fdr = "  - {method: fdr, alpha: 0.05}\n  - {method: fdr, alpha: 1e-5}\n"
     config = CONFIG.replace("  - {method: fdr, alpha: 0.05}\n", second_fdr)
     (tmp_path / "analysis.yaml").write_text(config)
+    write_dataset(tmp_path, n=6)
     code = (
         "import glmreport.cli\n"
         "from glmreport.config import load_config\n"
@@ -88,7 +89,10 @@ def test_reading_a_config_imports_no_numerical_package(tmp_path: Path):
         "assert [c.name for c in config.contrasts] == ['effect', 'age', 'both']\n"
         "descs = [c.desc for c in config.corrections]\n"
         "assert descs == ['uncorrected', 'fdrQ05', 'fdrQ00001', 'bonferroni'], descs\n"
-        "assert 'yaml' in sys.modules"
+        "assert 'yaml' in sys.modules\n"
+        # the input files read ahead during the imports are planned without them too
+        "from glmreport.inputs import prefetch\n"
+        "assert len(prefetch.plan(config)) == 6\n"
     )
     assert _loaded(code, cwd=tmp_path, heavy=NUMERICAL + HEAVY) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import threading
@@ -14,6 +15,7 @@ from nibabel.arrayproxy import ArrayProxy
 from nibabel.openers import ImageOpener
 
 from ..errors import InputError
+from . import prefetch
 
 _READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error, ValueError)
 
@@ -32,12 +34,16 @@ STACK_BYTES = 64 << 20
 MAX_TIMESERIES_BYTES = 16 << 30
 
 
-def _volumes(img, *, source: str) -> tuple[tuple[int, ...], float, float, Iterator[np.ndarray]]:
+def _volumes(
+    img, *, source: str, keep: bool = False
+) -> tuple[tuple[int, ...], float, float, Iterator[np.ndarray]]:
     """Shape, scaling and a one-pass iterator over the stored (unscaled) volumes of a 4D image.
 
     Each item is one scan flattened x-fastest (NIfTI order). A NIfTI file is read
     sequentially, one volume at a time, so neither a compressed nor an uncompressed run is
-    ever held whole in memory; other images are read through ``numpy.asarray``.
+    ever held whole in memory (unless :mod:`~glmreport.inputs.prefetch` inflated it ahead:
+    then its bytes are read, and released unless ``keep``); other images are read through
+    ``numpy.asarray``.
     """
     proxy = img.dataobj
     shape = tuple(int(s) for s in img.shape)
@@ -53,7 +59,7 @@ def _volumes(img, *, source: str) -> tuple[tuple[int, ...], float, float, Iterat
         def stream() -> Iterator[np.ndarray]:
             t = 0
             try:
-                with _open(proxy.file_like) as fobj:
+                with _open(proxy.file_like, keep=keep) as fobj:
                     fobj.seek(proxy.offset)
                     for t in range(n):
                         buf = fobj.read(size)
@@ -73,15 +79,18 @@ def _volumes(img, *, source: str) -> tuple[tuple[int, ...], float, float, Iterat
     return shape, 1.0, 0.0, (data[..., t].ravel(order="F") for t in range(n))
 
 
-def _open(file_like: Any) -> Any:
+def _open(file_like: Any, *, keep: bool = False) -> Any:
     """An image file opened for reading, gzip decompressed by ``isal`` where it is installed.
 
-    A ``.gz`` path is read through ``isal.igzip`` when the optional ``isal`` package is
-    importable (the bytes are the same, the decompression about 2.5 times faster); anything
-    else through nibabel's ``ImageOpener``.
+    A ``.gz`` path whose inflated bytes :mod:`~glmreport.inputs.prefetch` holds is read from
+    them (released unless ``keep``); else through ``isal.igzip`` when the optional ``isal``
+    package is importable (the bytes are the same, the decompression about 2.5 times
+    faster); anything else through nibabel's ``ImageOpener``.
     """
-    if igzip is not None and isinstance(file_like, str | os.PathLike):
-        if str(file_like).endswith(".gz"):
+    if isinstance(file_like, str | os.PathLike) and str(file_like).endswith(".gz"):
+        if (data := prefetch.inflated(file_like, keep=keep)) is not None:
+            return io.BytesIO(data)
+        if igzip is not None:
             return igzip.open(file_like, "rb")
     return ImageOpener(file_like)
 
@@ -119,7 +128,7 @@ def run_mean_image(img, *, source: str = "BOLD run") -> np.ndarray:
     mean : (X, Y, Z) ndarray of float64
         Non-finite voxel means are set to 0.
     """
-    shape, slope, inter, volumes = _volumes(img, source=source)
+    shape, slope, inter, volumes = _volumes(img, source=source, keep=True)
     total = np.zeros(int(np.prod(shape[:3])))
     for vol in volumes:
         total += vol

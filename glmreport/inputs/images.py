@@ -7,6 +7,7 @@ unreadable or truncated files are :class:`~glmreport.errors.InputError` naming t
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import os
 import zlib
@@ -17,8 +18,10 @@ from typing import Any
 
 import nibabel as nib
 import numpy as np
+from nibabel.arrayproxy import ArrayProxy
 
 from ..errors import InputError
+from . import prefetch
 
 #: Most voxels in one 3D volume (2^28: 1 GiB as float32; a 0.5 mm whole brain has ~6e7).
 MAX_VOLUME_VOXELS = 1 << 28
@@ -155,13 +158,25 @@ def image_data(img: nib.Nifti1Image, *, dtype: Any = np.float32) -> np.ndarray:
         The data cannot be read (truncated or corrupt file), naming the file.
     """
     try:
-        data = np.asarray(img.dataobj, dtype=dtype)
+        data = np.asarray(_in_memory(img.dataobj), dtype=dtype)
     except _READ_ERRORS as exc:
         raise InputError(
             f"{img.get_filename() or 'an image'}: the image data cannot be read "
             f"({type(exc).__name__}: {str(exc)[:200]}); the file is truncated or corrupt"
         ) from None
     return data[..., 0] if data.ndim == 4 else data
+
+
+def _in_memory(proxy: Any) -> Any:
+    """``proxy`` reading the inflated bytes :mod:`~glmreport.inputs.prefetch` holds for its
+    file (the same values through the same nibabel code), or ``proxy`` itself."""
+    if not isinstance(proxy, ArrayProxy) or not isinstance(proxy.file_like, str | os.PathLike):
+        return proxy
+    data = prefetch.inflated(proxy.file_like) if str(proxy.file_like).endswith(".gz") else None
+    if data is None:
+        return proxy
+    spec = (proxy.shape, proxy.dtype, proxy.offset, proxy.slope, proxy.inter)
+    return ArrayProxy(io.BytesIO(data), spec, order=proxy.order)
 
 
 def load_images(paths: Sequence[str | Path]) -> tuple[np.ndarray, np.ndarray]:
@@ -242,7 +257,10 @@ def open_on_one_grid(
 
 
 def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's bytes."""
+    """Hex SHA-256 of a file's bytes (as read ahead by :mod:`~glmreport.inputs.prefetch` when
+    it read the file, unchanged since)."""
+    if (known := prefetch.digest(path)) is not None:
+        return known
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while block := fh.read(chunk):
