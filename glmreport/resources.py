@@ -1,4 +1,4 @@
-"""Locate the package's bundled folders (templates/ and atlases/); count the usable cores.
+"""Locate the package's bundled folders (templates/ and atlases/); the cores and BLAS threads.
 
 In a source checkout the folders sit at the repository's top level; in an installed wheel they
 are shipped inside the package as ``_templates`` and ``_atlases``.
@@ -7,8 +7,11 @@ are shipped inside the package as ``_templates`` and ``_atlases``.
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -53,3 +56,30 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+_CONTROLLER: list[Any] = []  # [(number of loaded modules, ThreadpoolController)]
+
+
+def blas_controller() -> Any:
+    """A threadpoolctl controller, rescanned whenever modules were imported since the last scan.
+
+    Scanning the loaded libraries costs milliseconds; limiting through a kept controller costs
+    microseconds.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    count = len(sys.modules)
+    if not _CONTROLLER or _CONTROLLER[0][0] != count:
+        _CONTROLLER[:] = [(count, ThreadpoolController())]
+    return _CONTROLLER[0][1]
+
+
+def single_blas_thread() -> AbstractContextManager:
+    """BLAS limited to one thread while the context is open, the earlier limits restored after.
+
+    The products over blocks of voxels are thin (a few dozen rows); multi-threaded BLAS gains
+    nothing on them and, on a busy machine, loses several-fold to thread hand-offs. Where
+    several threads already run such products, each should run BLAS on one thread.
+    """
+    return blas_controller().limit(limits=1, user_api="blas")

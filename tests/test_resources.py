@@ -43,3 +43,22 @@ def test_usable_cores_follow_the_cpu_affinity(monkeypatch):
     assert usable_cores() == 64
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert usable_cores() == 1
+
+
+def test_single_blas_thread_limits_and_restores_blas():
+    import numpy as np  # noqa: F401 - loads a BLAS
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from glmreport.resources import blas_controller, single_blas_thread
+
+    def blas_threads():
+        return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas_threads()
+        assert before and max(before) == 2
+        with single_blas_thread():
+            assert set(blas_threads()) == {1}
+        assert blas_threads() == before
+    controller = blas_controller()
+    assert blas_controller() is controller  # kept while no module is imported

@@ -38,13 +38,12 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 
 from ..config.vocabulary import NOISE_MODELS
 from ..errors import DesignError
-from ..resources import usable_cores
+from ..resources import single_blas_thread, usable_cores
 from .ols import EXACT_FIT_RTOL, fit_ols
 from .results import DesignMatrix, GLMFit
 
@@ -56,19 +55,6 @@ _BLOCK_VALUES = 512 * 1024
 def default_chunk_size(n_scans: int) -> int:
     """Voxels per block so that one float64 block of ``n_scans`` rows is about 4 MiB."""
     return max(64, _BLOCK_VALUES // max(int(n_scans), 1))
-
-
-def _single_blas_thread() -> AbstractContextManager:
-    """Limit BLAS to one thread (no-op without threadpoolctl).
-
-    The products here are thin (p x n times n x block); multi-threaded BLAS gains nothing on
-    them and, on a busy machine, loses several-fold to thread hand-offs.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 #: Threads that fit blocks of voxels at once (each block is independent and written to its own
@@ -202,7 +188,7 @@ def estimate_ar1(Y: np.ndarray, x: np.ndarray, *, chunk_size: int | None = None)
         lag[sl] = np.einsum("tv,tv->v", resid[:-1], resid[1:])
         ends[sl] = resid[0] + resid[-1]
 
-    with _single_blas_thread():
+    with single_blas_thread():
         for_each_block(block, range(0, v, chunk))
     m = s1.sum() / (n * v) if v else 0.0
     # sums of (e - m) expanded in terms of the sums of e
@@ -312,7 +298,7 @@ def fit_first_level(
     if chunk < 1:
         raise DesignError(f"chunk_size must be >= 1; got {chunk_size}.")
     if noise_model == "ols":
-        with _single_blas_thread():
+        with single_blas_thread():
             return fit_ols(Y, design, chunk_size=chunk)
     if not np.all(np.isfinite(x)):
         raise DesignError("the design matrix contains missing or infinite values.")
@@ -326,7 +312,7 @@ def fit_first_level(
 
     rho = estimate_ar1(Y, x, chunk_size=chunk)
     values, groups = quantize_ar1(rho, bins)
-    with _single_blas_thread():
+    with single_blas_thread():
         betas, rss, cov = _prewhitened_fit(Y, x, values, groups, chunk)
     return GLMFit(
         design=design,

@@ -14,13 +14,13 @@ runs on it unchanged: ``cov_unscaled = pinv((WX)'(WX))`` carries the whitening.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..errors import DesignError
+from ..resources import single_blas_thread
 from .reml import check_design, residual_basis
 
 #: A voxel whose whitened residual sum of squares is below this fraction of its whitened sum of
@@ -57,19 +57,6 @@ class WhitenedFit:
     cov_unscaled: np.ndarray
     groups: None = None
     noise_model: str = "nonsphericity"
-
-
-def single_blas_thread() -> AbstractContextManager:
-    """Limit BLAS to one thread (no-op without threadpoolctl).
-
-    The products over blocks of voxels are thin (a few dozen rows); multi-threaded BLAS gains
-    nothing on them and, on a busy machine, loses about ten-fold to thread hand-offs.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def whitening_matrix(covariance: np.ndarray, *, floor: float = 1e-10) -> np.ndarray:

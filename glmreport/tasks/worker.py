@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..resources import blas_controller
 from .failures import Caught, catch
 from .shared import bound
 
@@ -27,18 +28,6 @@ _BLAS_ENV = (
     "VECLIB_MAXIMUM_THREADS",
     "NUMEXPR_NUM_THREADS",
 )
-
-_CONTROLLER: list[Any] = []  # [(number of loaded modules, ThreadpoolController)]
-
-
-def blas_controller() -> Any:
-    """A threadpoolctl controller, rescanned whenever modules were imported since the last scan."""
-    from threadpoolctl import ThreadpoolController
-
-    count = len(sys.modules)
-    if not _CONTROLLER or _CONTROLLER[0][0] != count:
-        _CONTROLLER[:] = [(count, ThreadpoolController())]
-    return _CONTROLLER[0][1]
 
 
 def init_worker() -> None:

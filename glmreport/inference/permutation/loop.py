@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ...resources import usable_cores
+from ...resources import single_blas_thread, usable_cores
 from ..tfce import NeighbourGraph
 from .measures import map_maxima
 from .partition import PermutationModel
@@ -228,15 +228,6 @@ def null_maxima(
 # threads
 
 
-def _threadpool_limits() -> Any:
-    """Context manager limiting BLAS to one thread (None without threadpoolctl)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional
-        return None
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def _n_workers(n_jobs: int | None) -> int:
     if n_jobs is not None and n_jobs > 0:
         return int(n_jobs)
@@ -245,13 +236,9 @@ def _n_workers(n_jobs: int | None) -> int:
 
 @contextlib.contextmanager
 def _pool(n_jobs: int | None) -> Iterator[tuple[ThreadPoolExecutor, int]]:
-    """A thread pool and its size: all workers with single-threaded BLAS, else one."""
-    limiter = _threadpool_limits()
-    workers = _n_workers(n_jobs) if limiter is not None else 1
-    with (
-        limiter if limiter is not None else contextlib.nullcontext(),
-        ThreadPoolExecutor(max_workers=workers) as pool,
-    ):
+    """A thread pool and its size; BLAS runs one thread inside each worker."""
+    workers = _n_workers(n_jobs)
+    with single_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
         yield pool, workers
 
 
