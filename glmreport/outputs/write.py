@@ -25,6 +25,11 @@ import numpy as np
 from ..errors import GlmReportError, OutputError
 from .safety import check_target, output_lock
 
+try:  # optional: ISA-L deflates about three times faster than zlib, to the same size
+    from isal import isal_zlib as _isal_zlib
+except ImportError:  # pragma: no cover - depends on the environment
+    _isal_zlib = None
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -123,12 +128,16 @@ def write_nifti(
 def gzip_bytes(raw: bytes | memoryview) -> bytes:
     """``raw`` as one gzip member (a valid ``.gz`` file, no name, modification time 0).
 
-    Run-length deflate (``Z_RLE``): a statistical map is mostly runs of zeros around noisy
-    float32 values, which it compresses as well as gzip's level 1 in less time; the bytes
-    read back are the same whatever the strategy. The compression releases the GIL, so maps
-    are written on threads.
+    Deflated by ISA-L at its level 1 where the optional ``isal`` package is installed (about
+    three times faster than zlib, as small), else by zlib's run-length deflate (``Z_RLE``: a
+    statistical map is mostly runs of zeros around noisy float32 values, which it compresses
+    as well as gzip's level 1 in less time). The bytes read back are the same either way.
+    The compression releases the GIL, so maps are written on threads.
     """
-    packer = zlib.compressobj(1, zlib.DEFLATED, 31, 8, zlib.Z_RLE)  # 31: gzip container
+    if _isal_zlib is not None:
+        packer = _isal_zlib.compressobj(1, _isal_zlib.DEFLATED, 31)  # 31: gzip container
+    else:
+        packer = zlib.compressobj(1, zlib.DEFLATED, 31, 8, zlib.Z_RLE)
     return packer.compress(raw) + packer.flush()
 
 

@@ -64,3 +64,24 @@ def test_nifti_gz_holds_the_bytes_nibabel_writes(tmp_path, dtype):
     np.testing.assert_array_equal(img.affine, affine)
     assert int(img.header["sform_code"]) == 1 and int(img.header["qform_code"]) == 1
     assert gzip_bytes(b"") and gzip.decompress(gzip_bytes(b"abc" * 1000)) == b"abc" * 1000
+
+
+@pytest.mark.parametrize("deflater", ["isal", "zlib"])
+def test_gzip_bytes_by_isal_or_zlib_read_back_the_same(monkeypatch, deflater):
+    """Either deflater writes one gzip member with modification time 0 and no name."""
+    from glmreport.outputs import write
+
+    if deflater == "isal":
+        pytest.importorskip("isal")
+    else:
+        monkeypatch.setattr(write, "_isal_zlib", None)
+    rng = np.random.default_rng(3)
+    volume = np.zeros((40, 30, 20), np.float32)
+    volume[5:30, 5:25, 3:17] = rng.standard_normal((25, 20, 14))
+    raw = volume.tobytes()
+    packed = gzip_bytes(raw)
+    assert gzip.decompress(packed) == raw
+    assert packed[:4] == b"\x1f\x8b\x08\x00" and packed[4:8] == bytes(4)  # no flags, mtime 0
+    assert len(packed) < 0.7 * len(raw)
+    expected_os = {"isal": 255, "zlib": 3}[deflater]  # which deflater wrote it
+    assert packed[9] == expected_os
