@@ -29,23 +29,19 @@ is read twice and never held in float64. Pass 2 visits voxels sorted by group an
 ``|W e|^2 = sum e_t^2 - 2 rho sum e_t e_{t-1} + rho^2 (sum e_t^2 - e_n^2)`` with
 ``e = y - X B``, so whitened copies of the data are never formed. BLAS is limited to one
 thread during the fit when ``threadpoolctl`` is available, and the blocks of each pass are
-fitted on up to two threads (:func:`for_each_block`).
+fitted on up to two threads (:func:`~glmreport.glm.threads.for_each_block`).
 """
 
 from __future__ import annotations
-
-import multiprocessing
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..config.vocabulary import NOISE_MODELS
 from ..errors import DesignError
-from ..resources import single_blas_thread, usable_cores
+from ..resources import single_blas_thread
 from .ols import EXACT_FIT_RTOL, fit_ols
 from .results import DesignMatrix, GLMFit
+from .threads import for_each_block
 
 #: Float64 values held per block array when ``chunk_size`` is not given (4 MiB: a block and
 #: its residuals stay in cache-sized pieces, and memory beyond the data stays small).
@@ -55,32 +51,6 @@ _BLOCK_VALUES = 512 * 1024
 def default_chunk_size(n_scans: int) -> int:
     """Voxels per block so that one float64 block of ``n_scans`` rows is about 4 MiB."""
     return max(64, _BLOCK_VALUES // max(int(n_scans), 1))
-
-
-#: Threads that fit blocks of voxels at once (each block is independent and written to its own
-#: columns, so the results do not depend on it); BLAS runs one thread inside each.
-FIT_THREADS = min(2, usable_cores())
-
-
-def for_each_block(fn: Callable[[int], None], starts: Sequence[int]) -> None:
-    """Call ``fn(start)`` for every block start, on up to :data:`FIT_THREADS` threads.
-
-    NumPy releases the GIL in the block's products and reductions, so the blocks run in
-    parallel; the first exception raised by a block is re-raised. Inside a worker process
-    or thread (a pool that already keeps the cores busy) the blocks run in turn.
-    """
-    nested = (
-        multiprocessing.parent_process() is not None
-        or threading.current_thread() is not threading.main_thread()
-    )
-    workers = 1 if nested else min(FIT_THREADS, len(starts))
-    if workers <= 1:
-        for start in starts:
-            fn(start)
-        return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glmreport-fit") as pool:
-        for _ in pool.map(fn, starts):
-            pass
 
 
 def ar1_from_residuals(residuals: np.ndarray) -> np.ndarray:

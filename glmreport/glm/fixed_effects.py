@@ -34,6 +34,7 @@ from ..errors import ContrastError
 from . import distributions as dist
 from .pvalues import Z_CLIP, z_from_logp
 from .results import ContrastEstimate, ContrastResult
+from .threads import elementwise
 
 #: Variances below this are treated as zero (as nilearn's ``tiny``).
 TINY_VARIANCE = 1e-16
@@ -95,15 +96,13 @@ def fixed_effects(
     stat = np.zeros(v)
     if first.stat_type == "t":
         stat[valid] = effect[0, valid] / np.sqrt(variance[0, 0, valid])
-        p, z = _p_and_z(stat, special.stdtr(dof, -stat), special.stdtr(dof, stat), _t_tails(dof))
+        p, z = elementwise(_t_p_and_z, stat, dof)
         df_num = 1
     else:
         df_num = q
         e = effect[:, valid].T
         stat[valid] = np.maximum(np.einsum("vi,vij,vj->v", e, precision[valid], e), 0.0) / q
-        p, z = _p_and_z(
-            stat, special.fdtrc(q, dof, stat), special.fdtr(q, dof, stat), _f_tails(q, dof)
-        )
+        p, z = elementwise(_f_p_and_z, stat, q, dof)
     z = np.clip(z, -Z_CLIP, Z_CLIP)
     p[~valid] = 1.0
     z[~valid] = 0.0
@@ -177,6 +176,14 @@ def _p_and_z(
     if tiny.any():
         log_lower[tiny] = tails[1](stat[tiny])
     return upper, z_from_logp(log_upper, log1mp=log_lower)
+
+
+def _t_p_and_z(stat: np.ndarray, dof: float) -> tuple[np.ndarray, np.ndarray]:
+    return _p_and_z(stat, special.stdtr(dof, -stat), special.stdtr(dof, stat), _t_tails(dof))
+
+
+def _f_p_and_z(stat: np.ndarray, q: int, dof: float) -> tuple[np.ndarray, np.ndarray]:
+    return _p_and_z(stat, special.fdtrc(q, dof, stat), special.fdtr(q, dof, stat), _f_tails(q, dof))
 
 
 def _t_tails(dof: float) -> tuple:

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 from scipy import special
 
+from .threads import elementwise
+
 #: z values are clipped to this magnitude (reached only by infinite statistics).
 Z_CLIP = 1000.0
 
@@ -64,7 +66,13 @@ def _log_betainc(a: Any, b: Any, x: np.ndarray) -> np.ndarray:
 
 
 def _t_p_z(t: np.ndarray, dof: float) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-tail p and z of Student t values."""
+    """Upper-tail p and z of Student t values (large maps in parts, on threads)."""
+    if np.ndim(dof) == 0:
+        return elementwise(_t_p_z_part, t, dof)
+    return _t_p_z_part(t, dof)
+
+
+def _t_p_z_part(t: np.ndarray, dof: float) -> tuple[np.ndarray, np.ndarray]:
     p = special.stdtr(dof, -t)
     with np.errstate(over="ignore"):
         x = dof / (dof + t * t)
@@ -76,7 +84,13 @@ def _t_p_z(t: np.ndarray, dof: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _f_p_z(f: np.ndarray, df_num: int, dof: float) -> tuple[np.ndarray, np.ndarray]:
-    """Upper-tail p and z of F values."""
+    """Upper-tail p and z of F values (large maps in parts, on threads)."""
+    if np.ndim(dof) == 0 and np.ndim(df_num) == 0:
+        return elementwise(_f_p_z_part, f, df_num, dof)
+    return _f_p_z_part(f, df_num, dof)
+
+
+def _f_p_z_part(f: np.ndarray, df_num: int, dof: float) -> tuple[np.ndarray, np.ndarray]:
     p = special.fdtrc(df_num, dof, f)
     d1f = df_num * f
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -146,7 +146,7 @@ def test_threaded_blocks_give_the_same_fit(run, monkeypatch):
     """Blocks fitted on two threads, in turn, or from inside a worker thread: the same numbers."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from glmreport.glm import ar1
+    from glmreport.glm import threads
 
     design, y, _ = run
 
@@ -154,11 +154,11 @@ def test_threaded_blocks_give_the_same_fit(run, monkeypatch):
         f = fit_first_level(y, design, chunk_size=37)
         return f.betas, f.sigma2, f.cov_unscaled, f.groups
 
-    monkeypatch.setattr(ar1, "FIT_THREADS", 2)
+    monkeypatch.setattr(threads, "FIT_THREADS", 2)
     threaded = fit()
     with ThreadPoolExecutor(max_workers=1) as pool:
         nested = pool.submit(fit).result()
-    monkeypatch.setattr(ar1, "FIT_THREADS", 1)
+    monkeypatch.setattr(threads, "FIT_THREADS", 1)
     in_turn = fit()
     for a, b, c in zip(threaded, nested, in_turn, strict=True):
         np.testing.assert_array_equal(a, c)
@@ -166,7 +166,7 @@ def test_threaded_blocks_give_the_same_fit(run, monkeypatch):
 
 
 def test_a_failing_block_raises():
-    from glmreport.glm.ar1 import for_each_block
+    from glmreport.glm.threads import for_each_block
 
     def fn(start):
         if start == 3:
