@@ -211,7 +211,7 @@ def write_results(folder: Path, run: RunOutput) -> Summary:
         _input_paths(run.inputs), results_folder=run.results_folder, base=run.shared_from
     )
     write_json(folder / DESCRIPTION, dataset_description(summary.title, source_datasets=sources))
-    write_summary(folder, summary)
+    write_summary(folder, summary, checked=True)
     return summary
 
 

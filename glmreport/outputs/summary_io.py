@@ -116,8 +116,16 @@ def summary_to_json(summary: Summary) -> dict[str, Any]:
     return data
 
 
-def write_summary(folder: str | Path, summary: Summary) -> Path:
+def write_summary(folder: str | Path, summary: Summary, *, checked: bool = False) -> Path:
     """Write ``summary.json`` into a results folder (atomically: a whole file or none).
+
+    Parameters
+    ----------
+    folder : str or Path
+    summary : Summary
+    checked : bool
+        ``summary`` was just built by :func:`summary_from_json` from the writer's own data,
+        so its encoding is not checked against the contract a second time.
 
     Returns
     -------
@@ -125,7 +133,7 @@ def write_summary(folder: str | Path, summary: Summary) -> Path:
         The file written.
     """
     path = Path(folder) / SUMMARY
-    write_json(path, summary_to_json(summary))
+    write_json(path, encode(summary) if checked else summary_to_json(summary))
     return path
 
 

