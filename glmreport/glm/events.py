@@ -108,10 +108,11 @@ def prepare_events(
     if negative.size:
         rows = ", ".join(str(int(numbers[i])) for i in negative[:5])
         raise DesignError(f"{source}: durations must be >= 0 seconds; rows {rows} are negative.")
+    keys = list(zip(*(out[c].tolist() for c in _EVENT_KEY), strict=True))
     merged = (
         out.groupby(_EVENT_KEY, sort=False).agg({"modulation": "sum"}).reset_index()
-        if len(out)
-        else out
+        if len(set(keys)) != len(keys)
+        else out  # no duplicated event: grouping would give this table back
     )
     if len(merged) != len(out):
         notes.append(

@@ -29,6 +29,29 @@ def test_prepare_events_defaults_and_merges():
     assert "response_time" in text and "merged" in text
 
 
+def test_events_without_duplicates_are_the_grouped_table():
+    """Without duplicated events the table is kept as it is: what grouping would give."""
+    rng = np.random.default_rng(0)
+    events = pd.DataFrame(
+        {
+            "onset": np.round(rng.uniform(0, 200, 40), 1),
+            "duration": rng.choice([0.0, 1.5], 40),
+            "trial_type": rng.choice(["face", "house", "1"], 40),
+            "modulation": rng.normal(1, 0.2, 40),
+        }
+    ).drop_duplicates(["trial_type", "onset", "duration"])
+    events.loc[events.index[0], "onset"] = -0.0
+    ev, notes = prepare_events(events)
+    grouped = (
+        ev.groupby(["trial_type", "onset", "duration"], sort=False)
+        .agg({"modulation": "sum"})
+        .reset_index()[["trial_type", "onset", "duration", "modulation"]]
+    )
+    pd.testing.assert_frame_equal(ev, grouped)
+    np.testing.assert_array_equal(ev["modulation"], events["modulation"])
+    assert not any("merged" in n for n in notes)
+
+
 def test_prepare_events_errors():
     with pytest.raises(DesignError, match="no 'onset' column.*Did you mean 'onsett'"):
         prepare_events(pd.DataFrame({"onsett": [0.0], "duration": [1], "trial_type": ["a"]}))
