@@ -32,8 +32,9 @@ try:  # optional: ISA-L inflates gzip about 2.5x faster than zlib (the same byte
 except ImportError:  # pragma: no cover - depends on the environment
     _inflater = zlib
 
-#: Most inflated bytes held at once (a 64 x 64 x 36 run of 220 float32 scans is 130 MiB).
-MAX_HELD_BYTES = 512 << 20
+#: Most inflated bytes held at once (a 64 x 64 x 36 run of 220 float32 scans is 124 MiB; a 2 mm
+#: float32 map 3.4 MiB).
+MAX_HELD_BYTES = 256 << 20
 #: Read size while hashing (large: each block hands the GIL back to the importing thread once).
 _CHUNK = 16 << 20
 #: gzip (31) or zlib (15) headers, detected (+32).
