@@ -191,29 +191,29 @@ def fill_leading_na(frame: pd.DataFrame, *, source: str) -> tuple[pd.DataFrame, 
     Returns
     -------
     frame : DataFrame
-        A copy without NaN.
+        A float64 copy without NaN.
     notes : list of str
         Which columns were filled, and over how many scans.
     """
-    out = frame.copy()
+    values = frame.to_numpy(dtype=np.float64, copy=True)  # one array: no per-column frames
+    leads = np.argmin(np.isnan(values), axis=0) if values.size else []
     filled: dict[int, list[str]] = {}
-    for col in out.columns:
-        values = out[col].to_numpy(dtype=np.float64)
-        missing = np.isnan(values)
-        lead = int(np.argmin(missing)) if not missing.all() else values.size
-        if lead == values.size:
-            raise ConfoundError(f"{source}: confound {col[:60]!r} is n/a in every scan")
-        bad = np.flatnonzero(~np.isfinite(values[lead:])) + lead
+    for j, col in enumerate(frame.columns):
+        column = values[:, j]
+        lead = int(leads[j]) if not np.isnan(column).all() else column.size
+        if lead == column.size:
+            raise ConfoundError(f"{source}: confound {str(col)[:60]!r} is n/a in every scan")
+        bad = np.flatnonzero(~np.isfinite(column[lead:])) + lead
         if bad.size:
             raise ConfoundError(
-                f"{source}: confound {col[:60]!r} is n/a or infinite at scans {_rows(bad)}; "
-                "only leading n/a (fMRIPrep's first derivative or FD value) are set to 0"
+                f"{source}: confound {str(col)[:60]!r} is n/a or infinite at scans "
+                f"{_rows(bad)}; only leading n/a (fMRIPrep's first derivative or FD value) are "
+                "set to 0"
             )
         if lead:
-            values = values.copy()
-            values[:lead] = 0.0
-            out[col] = values
+            column[:lead] = 0.0
             filled.setdefault(lead, []).append(str(col))
+    out = pd.DataFrame(values, index=frame.index, columns=frame.columns)
     notes = [
         f"{source}: leading n/a set to 0 in the first {lead} scan(s) of {_listed(cols)}"
         for lead, cols in sorted(filled.items())
