@@ -107,17 +107,24 @@ class Prefetch:
             self._held = 0
 
     def _work(self) -> None:
-        """Hash every file first (the run checks its inputs before reading any), then inflate."""
+        """Hash every file first (the run checks its inputs before reading any), then inflate.
+
+        However the thread ends, every entry ends finished, so no reader waits for ever.
+        """
         entries = list(self._entries.values())
-        for step in (self._hash, self._inflate):
+        try:
+            for step in (self._hash, self._inflate):
+                for entry in entries:
+                    if self._stopped.is_set():
+                        return
+                    try:
+                        step(entry)
+                    except Exception:  # noqa: BLE001 - the run's own reader reports the file
+                        entry.signature = entry.digest = entry.data = None
+                        entry.finish()
+        finally:
             for entry in entries:
-                if self._stopped.is_set():
-                    return
-                try:
-                    step(entry)
-                except Exception:  # noqa: BLE001 - the run's own reader reports the file
-                    entry.signature = entry.digest = entry.data = None
-                    entry.finish()
+                entry.finish()
 
     def _hash(self, entry: _Entry) -> None:
         path = entry.want.path

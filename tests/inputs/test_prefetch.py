@@ -199,3 +199,20 @@ def test_a_run_from_the_command_line_leaves_no_read_ahead(tmp_path, monkeypatch)
     (tmp_path / "sub-03.nii.gz").write_bytes(b"not a gzip")
     assert main(["run", "analysis.yaml", "--out", "res2", "-q"]) == 2
     assert prefetch._active is None and not (tmp_path / "res2").exists()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_failing_read_ahead_leaves_no_reader_waiting(tmp_path, monkeypatch):
+    """An error in the thread itself (not a file's) still finishes every entry."""
+    paths = [tmp_path / f"r{i}_bold.nii.gz" for i in range(2)]
+    for p in paths:
+        _run(p)
+
+    def broken(self, entry):
+        raise SystemExit("the thread ends here")
+
+    monkeypatch.setattr(Prefetch, "_hash", broken)
+    active = Prefetch([Want(p, inflate=True) for p in paths]).start()
+    active._thread.join(10)
+    assert active.digest(paths[1]) is None and active.inflated(paths[0]) is None
+    assert sha256(paths[1]) == hashlib.sha256(paths[1].read_bytes()).hexdigest()
