@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -446,3 +447,29 @@ def test_gzip_of_garbage_is_an_input_error(tmp_path, capsys):
     assert run_cli("validate", tmp_path) == 2
     assert "sub-07.nii.gz" in capsys.readouterr().err
     assert snapshot(tmp_path) == before
+
+
+def test_a_bold_run_inflating_past_the_read_ahead_budget_is_read_as_usual(tmp_path, capsys):
+    """A run whose gzip inflates far past its header's data (300 MiB of zeros after it) is
+    not held by the start-up read-ahead: the run reads what its header describes, the same
+    maps as the plain file, and the read-ahead holds nothing afterwards."""
+    from glmreport.inputs import prefetch
+
+    write_first(tmp_path)
+    config = str(tmp_path / "analysis.yaml")
+    assert main(["run", config, "--out", str(tmp_path / "plain"), "-q"]) == 0
+    raw = gzip.decompress((tmp_path / "bold.nii.gz").read_bytes())
+    packer = zlib.compressobj(1, zlib.DEFLATED, 31)
+    with open(tmp_path / "bold.nii.gz", "wb") as fh:
+        fh.write(packer.compress(raw))
+        zeros = bytes(1 << 20)
+        for _ in range(300):
+            fh.write(packer.compress(zeros))
+        fh.write(packer.flush())
+    t0 = time.perf_counter()
+    assert main(["run", config, "--out", str(tmp_path / "padded"), "-q"]) == 0
+    assert time.perf_counter() - t0 < 60
+    assert prefetch._active is None
+    for z in sorted((tmp_path / "plain").rglob("*stat-z*.nii.gz")):
+        padded = tmp_path / "padded" / z.relative_to(tmp_path / "plain")
+        np.testing.assert_array_equal(nib.load(padded).get_fdata(), nib.load(z).get_fdata())
