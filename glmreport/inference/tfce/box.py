@@ -81,7 +81,9 @@ def box_scatter(
     if owners.get(key) is not graph.box_index:
         box.fill(background)
         owners[key] = graph.box_index
-    box[graph.box_index] = values
+    # a boolean mask writes the (increasing) in-mask positions in one pass: faster than
+    # an index array for items of two bytes and more, and as fast for one byte
+    box[graph.box_mask] = np.asarray(values).astype(dtype, copy=False)
     return box
 
 

@@ -67,26 +67,38 @@ def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.nda
     key <<= shift
     key += np.sign(slev).astype(dtype) * index
     hi, lo = box_extrema(box_scatter("basin_key", key, graph, dtype, 0), graph)
-    best = hi[graph.box_index]
-    neg = slev < 0
-    np.negative(lo[graph.box_index], out=best, where=neg)
-    parent = best & ((1 << shift) - 1)
-    fg = slev != 0
-    np.copyto(parent, index, where=~fg)
+    # parent: the highest neighbour's index (-lo on the negative side), the voxel itself
+    # below the first height; chosen with bit masks (all ones where chosen), which costs
+    # less than masked writes
+    parent = np.take(hi, graph.box_index).astype(dtype, copy=False)
+    other = np.take(lo, graph.box_index).astype(dtype, copy=False)
+    np.negative(other, out=other)
+    _select(parent, other, slev < 0)
+    parent &= (1 << shift) - 1
+    _select(parent, index, slev == 0)
     # pointer jumping (every voxel ends at its basin's top): two whole-array steps, then
-    # only the voxels still on their way
-    parent = parent[parent]
-    parent = parent[parent]
-    todo = np.flatnonzero(parent[parent] != parent)
+    # only the voxels still on their way (np.take: faster than indexing with int32)
+    parent = np.take(parent, parent)
+    parent = np.take(parent, parent)
+    todo = np.flatnonzero(np.take(parent, parent) != parent)
     while todo.size:
         up = parent[todo]
-        grand = parent[up]
+        grand = np.take(parent, up)
         parent[todo] = grand
         todo = todo[grand != up]
-    roots = np.flatnonzero(fg & (parent == index))
+    roots = np.flatnonzero((slev != 0) & (parent == index))
     basin_of_root = np.full(n_vox, -1, dtype=np.int64)
     basin_of_root[roots] = np.arange(roots.size)
-    return basin_of_root[parent], roots
+    return np.take(basin_of_root, parent), roots
+
+
+def _select(out: np.ndarray, other: np.ndarray, where: np.ndarray) -> None:
+    """``out[where] = other[where]`` in place, without branches (integer arrays)."""
+    bits = where.view(np.int8).astype(out.dtype)
+    np.negative(bits, out=bits)
+    other = np.bitwise_xor(other, out)
+    other &= bits
+    out ^= other
 
 
 def tfce_table(

@@ -16,6 +16,7 @@ gathered, and one sort keeps each basin pair once with its highest level.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -26,16 +27,35 @@ from .graph import NeighbourGraph, forward_offsets
 __all__ = ["saddles"]
 
 
-def _bridges(offset: np.ndarray, strides: np.ndarray) -> list[int]:
-    """Flat offsets (from ``u``) of the voxels between ``u`` and ``u + offset``."""
-    axes = np.flatnonzero(offset)
+@lru_cache(maxsize=64)
+def _pair_offsets(connectivity: int, ny: int, nz: int) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """Flat offset of each forward neighbour in a box, and of the voxels bridging it.
+
+    Parameters
+    ----------
+    connectivity : {6, 18, 26}
+    ny, nz : int
+        The box's last two dimensions.
+
+    Returns
+    -------
+    tuple of (int, tuple of int)
+        For each forward offset ``o`` (:func:`~.graph.forward_offsets`), its flat offset and
+        the flat offsets (from ``u``) of the voxels between ``u`` and ``u + o`` (none for a
+        face offset).
+    """
+    strides = np.array([ny * nz, nz, 1], dtype=np.int64)
     out = []
-    for k in range(1, axes.size):
-        for sub in combinations(axes, k):
-            part = np.zeros(3, dtype=np.int64)
-            part[list(sub)] = offset[list(sub)]
-            out.append(int(part @ strides))
-    return out
+    for offset in forward_offsets(connectivity):
+        axes = np.flatnonzero(offset)
+        bridges = []
+        for k in range(1, axes.size):
+            for sub in combinations(axes, k):
+                part = np.zeros(3, dtype=np.int64)
+                part[list(sub)] = offset[list(sub)]
+                bridges.append(int(part @ strides))
+        out.append((int(offset @ strides), tuple(bridges)))
+    return tuple(out)
 
 
 def saddles(
@@ -63,7 +83,6 @@ def saddles(
     """
     size = int(np.prod(graph.box_shape))
     _, ny, nz = graph.box_shape
-    strides = np.array([ny * nz, nz, 1], dtype=np.int64)
     small = np.int8 if n_levels < 2**7 else np.int16
     signed = box_scatter("saddle_level", slev, graph, small, 0)
     pos = box_buffer("saddle_pos", size, small)
@@ -79,20 +98,18 @@ def saddles(
     high = box_buffer("saddle_high", size, small)
     other = box_buffer("saddle_other", size, bool)
     # pairs (u, u + o) with both ends in the mask have u in [margin, size - margin - o)
-    margin = int(strides.sum())
+    margin = ny * nz + nz + 1
     bits = max(int(n_levels).bit_length(), 1)
     wide = (n_basins * n_basins) << bits >= 2**31
     key_type = np.int64 if wide else np.int32
     keys = []
-    for off in forward_offsets(graph.connectivity):
-        o = int(off @ strides)
+    for o, bridges in _pair_offsets(graph.connectivity, ny, nz):
         lo, hi = margin, size - margin - o
         m = hi - lo
         if m <= 0:
             continue
         c, t = cond[:m], more[:m]
         np.not_equal(label[lo:hi], label[lo + o : hi + o], out=c)
-        bridges = _bridges(off, strides)
         if not bridges:
             # same sign and above the first height: both levels of one side positive
             np.minimum(pos[lo:hi], pos[lo + o : hi + o], out=low[:m])
