@@ -137,9 +137,11 @@ def tfce_table(
     lev = np.abs(slev).astype(np.intp)
     top = lev[roots]
     # voxels of each basin at each level (column 0: no basin), then at level >= k
-    counts = np.bincount(
-        lev * (n_basins + 1) + (basin + 1), minlength=(n_levels + 1) * (n_basins + 1)
-    ).reshape(n_levels + 1, n_basins + 1)[:, 1:]
+    cell = np.multiply(lev, n_basins + 1, out=lev)
+    cell += basin
+    cell += 1
+    counts = np.bincount(cell, minlength=(n_levels + 1) * (n_basins + 1))
+    counts = counts.reshape(n_levels + 1, n_basins + 1)[:, 1:]
     at_least = np.cumsum(counts[::-1], axis=0)[::-1].astype(np.float64)
     edges = forest_edges(*saddles(slev, basin, graph, n_basins, n_levels), n_basins, n_levels)
     steps = level_components(*edges, n_basins, n_levels)
@@ -149,13 +151,10 @@ def tfce_table(
         comp_rows = np.zeros((n_levels + 1, n_basins), dtype=np.int64)
         for k, comp in steps:
             comp_rows[k] = comp
-        offsets = (np.arange(n_levels + 1) * n_basins)[:, None]
-        sizes = np.bincount(
-            (comp_rows + offsets).ravel(),
-            weights=at_least.ravel(),
-            minlength=(n_levels + 1) * n_basins,
-        ).reshape(n_levels + 1, n_basins)
-        value = np.take_along_axis(sizes, comp_rows, axis=1) ** E
+        comp_rows += (np.arange(n_levels + 1) * n_basins)[:, None]
+        flat = comp_rows.ravel()
+        sizes = np.bincount(flat, weights=at_least.ravel(), minlength=flat.size)
+        value = np.take(sizes, flat).reshape(n_levels + 1, n_basins) ** E
         value *= h_pow[:, None]
     else:
         value = np.zeros((n_levels + 1, n_basins))
