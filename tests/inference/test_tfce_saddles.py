@@ -139,3 +139,19 @@ def test_box_mask_marks_the_in_mask_positions():
     box = box_scatter("test_mask", values, graph, np.int16, -1)
     assert box.dtype == np.int16 and (box[~graph.box_mask] == -1).all()
     np.testing.assert_array_equal(box[graph.box_index], values)
+
+
+@pytest.mark.parametrize("connectivity", [18, 26])
+def test_saddle_edges_are_touching_pairs_of_two_basins(connectivity):
+    """Every edge joins two different touching basins, at most at their highest saddle."""
+    stat, mask = _random_map(connectivity + 3, 1.0)
+    graph = neighbour_graph(mask, connectivity)
+    heights = tfce_heights(stat)
+    slev = signed_levels(stat, heights, True)
+    basin, roots = _basins(slev, graph)
+    a, b, level = saddles(slev, basin, graph, roots.size, heights.size)
+    ref_a, ref_b, ref_level = _all_pair_saddles(slev, basin, graph)
+    best = {(x, y): lev for x, y, lev in zip(ref_a, ref_b, ref_level, strict=True)}
+    assert a.size > 0 and (a != b).all()
+    for x, y, lev in zip(a.tolist(), b.tolist(), level.tolist(), strict=True):
+        assert 1 <= lev <= best[min(x, y), max(x, y)]

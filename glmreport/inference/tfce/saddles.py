@@ -13,8 +13,11 @@ corner offset). On smooth maps this leaves out most diagonal pairs (about 80% of
 touching pairs at 26-connectivity); testing a corner pair's three other bridges too
 leaves out a few more pairs but costs more box passes than the extra pairs.
 
-The tests run on the padded box (:mod:`.box`) as shifted slices; only the kept pairs are
-gathered (all at once), and one sort keeps each basin pair once with its highest level.
+The tests run on the padded box (:mod:`.box`) as shifted slices. Face pairs are also tested
+for different basins there; diagonal pairs are few once pruned, so their positions are found
+in one pass over all their flags, and pairs within one basin are dropped after the gather.
+Only the kept pairs are gathered (all at once), and one sort keeps each basin pair once with
+its highest level.
 """
 
 from __future__ import annotations
@@ -82,55 +85,122 @@ def saddles(
     _, ny, nz = graph.box_shape
     small = np.int8 if n_levels < 2**7 else np.int16
     signed = box_scatter("saddle_level", slev, graph, small, 0)
-    pos = box_buffer("saddle_pos", size, small)
-    neg = box_buffer("saddle_neg", size, small)
-    np.maximum(signed, 0, out=pos)
-    np.negative(signed, out=neg)
-    np.maximum(neg, 0, out=neg)
-    # sign code: 1 positive, 2 negative, 0 below the first height; two voxels are of one
-    # sign and both above the first height where their codes share a bit
-    code = box_buffer("saddle_code", size, np.int8)
-    np.left_shift(np.greater(neg, 0).view(np.int8), 1, out=code)
-    code |= np.greater(pos, 0).view(np.int8)
-    shared = box_buffer("saddle_shared", size, np.int8)
+    # level on each side (0 on the other); an array of zeros, not the scalar 0, which
+    # takes a slow loop for one-byte items
+    zero = box_buffer("saddle_zero", size, small, fill=0)
+    pos = np.maximum(signed, zero, out=box_buffer("saddle_pos", size, small))
+    neg = np.negative(signed, out=box_buffer("saddle_neg", size, small))
+    np.maximum(neg, zero, out=neg)
     label_type = np.int16 if n_basins < 2**15 else np.int32
     label = box_scatter("saddle_label", basin, graph, label_type, -1)
-    cond = box_buffer("saddle_cond", size, bool)
-    more = box_buffer("saddle_more", size, bool)
-    low = box_buffer("saddle_low", size, small)
-    high = box_buffer("saddle_high", size, small)
-    other = box_buffer("saddle_other", size, bool)
     # pairs (u, u + o) with both ends in the mask have u in [margin, size - margin - o)
     margin = ny * nz + nz + 1
     ends = []
-    for o, bridges in _pair_offsets(graph.connectivity, ny, nz):
-        lo, hi = margin, size - margin - o
-        m = hi - lo
+    diagonal = []
+    for j, (o, bridges) in enumerate(_pair_offsets(graph.connectivity, ny, nz)):
+        m = size - 2 * margin - o
         if m <= 0:
             continue
-        c, t = cond[:m], more[:m]
-        np.not_equal(label[lo:hi], label[lo + o : hi + o], out=c)
-        if not bridges:
-            np.bitwise_and(code[lo:hi], code[lo + o : hi + o], out=shared[:m])
-            np.logical_and(c, shared[:m], out=c)
+        if bridges:
+            diagonal.append((o, _diagonal_pairs(pos, neg, margin, m, o, bridges, j)))
         else:
-            # kept where, on its side, the lower end is above every bridging voxel
-            for side, kept in ((pos, t), (neg, other[:m])):
-                np.minimum(side[lo:hi], side[lo + o : hi + o], out=low[:m])
-                np.maximum(
-                    side[lo + bridges[0] : hi + bridges[0]],
-                    side[lo + bridges[1] : hi + bridges[1]],
-                    out=high[:m],
-                )
-                for w in bridges[2:]:
-                    np.maximum(high[:m], side[lo + w : hi + w], out=high[:m])
-                np.greater(low[:m], high[:m], out=kept)
-            np.logical_or(t, other[:m], out=t)
-            np.logical_and(c, t, out=c)
-        u = np.flatnonzero(c)
-        u += lo
-        ends.append((u, u + o))
+            u = np.flatnonzero(_face_pairs(label, pos, neg, margin, m, o)) + margin
+            ends.append((u, u + o))
+    if diagonal:
+        # the diagonal flags are sparse: one pass finds the positions flagged by any of them
+        span = max(kept.size for _, kept in diagonal)
+        found = box_buffer("saddle_found", size, bool)[:span]
+        found.fill(False)
+        for _, kept in diagonal:
+            np.logical_or(found[: kept.size], kept, out=found[: kept.size])
+        hits = np.flatnonzero(found)
+        for o, kept in diagonal:
+            at = hits[: np.searchsorted(hits, kept.size)]
+            u = at[kept[at]] + margin
+            ends.append((u, u + o))
     return _distinct_pairs(ends, label, signed, n_basins, n_levels)
+
+
+def _face_pairs(
+    label: np.ndarray, pos: np.ndarray, neg: np.ndarray, lo: int, m: int, o: int
+) -> np.ndarray:
+    """Flags of the face pairs ``(u, u + o)``, ``u = lo + i``: two basins of one sign.
+
+    Parameters
+    ----------
+    label : (n,) ndarray of int
+        Basin of each box position (-1: none).
+    pos, neg : (n,) ndarrays of int
+        Level of each box position on the positive and on the negative side (0 on the
+        other).
+    lo, m, o : int
+        First position, number of positions and flat offset.
+
+    Returns
+    -------
+    (m,) ndarray of bool
+        A reused buffer.
+    """
+    size = label.size
+    hi = lo + m
+    flags = np.not_equal(
+        label[lo:hi], label[lo + o : hi + o], out=box_buffer("saddle_cond", size, bool)[:m]
+    )
+    low = box_buffer("saddle_low", size, pos.dtype)[:m]
+    high = box_buffer("saddle_high", size, pos.dtype)[:m]
+    # same sign and above the first height: both levels of one side positive
+    np.minimum(pos[lo:hi], pos[lo + o : hi + o], out=low)
+    np.minimum(neg[lo:hi], neg[lo + o : hi + o], out=high)
+    np.bitwise_or(low, high, out=low)
+    np.logical_and(flags, low, out=flags)
+    return flags
+
+
+def _diagonal_pairs(
+    pos: np.ndarray, neg: np.ndarray, lo: int, m: int, o: int, bridges: tuple[int, ...], j: int
+) -> np.ndarray:
+    """Flags of the diagonal pairs ``(u, u + o)``, ``u = lo + i``, that no bridge leaves out.
+
+    A flagged pair has both ends on one side, above the first height; it may lie within one
+    basin (such pairs are dropped after the gather: testing labels on the whole box costs
+    more).
+
+    Parameters
+    ----------
+    pos, neg : (n,) ndarrays of int
+        Level of each box position on the positive and on the negative side (0 on the
+        other).
+    lo, m, o : int
+        First position, number of positions and flat offset.
+    bridges : tuple of int
+        Flat offsets (from ``u``) of the bridging voxels tested (two or more).
+    j : int
+        Number of the offset (names its buffer).
+
+    Returns
+    -------
+    (m,) ndarray of bool
+        A reused buffer of its own for offset number ``j``.
+    """
+    size = pos.size
+    hi = lo + m
+    kept = box_buffer(f"saddle_kept_{j}", size, bool)[:m]
+    other = box_buffer("saddle_other", size, bool)[:m]
+    low = box_buffer("saddle_low", size, pos.dtype)[:m]
+    high = box_buffer("saddle_high", size, pos.dtype)[:m]
+    # kept where, on its side, the lower end is above every bridging voxel
+    for side, flags in ((pos, kept), (neg, other)):
+        np.minimum(side[lo:hi], side[lo + o : hi + o], out=low)
+        np.maximum(
+            side[lo + bridges[0] : hi + bridges[0]],
+            side[lo + bridges[1] : hi + bridges[1]],
+            out=high,
+        )
+        for w in bridges[2:]:
+            np.maximum(high, side[lo + w : hi + w], out=high)
+        np.greater(low, high, out=flags)
+    np.logical_or(kept, other, out=kept)
+    return kept
 
 
 def _distinct_pairs(
@@ -163,9 +233,13 @@ def _distinct_pairs(
     bits = max(int(n_levels).bit_length(), 1)
     wide = (n_basins * n_basins) << bits >= 2**31
     key_type = np.int64 if wide else np.int32
-    key = np.take(label, u).astype(key_type)
+    la, lb = np.take(label, u), np.take(label, v)
+    differ = la != lb
+    if not differ.all():
+        u, v, la, lb = u[differ], v[differ], la[differ], lb[differ]
+    key = la.astype(key_type)
     key *= n_basins
-    key += np.take(label, v)
+    key += lb
     key <<= bits
     level = np.minimum(np.abs(np.take(signed, u)), np.abs(np.take(signed, v)))
     key |= level
