@@ -4,8 +4,10 @@ Algorithm. Labelling the map once per height costs ``n_steps`` passes over the v
 the clusters of all heights come from one sweep:
 
 1. Each voxel gets its *level*, the number of heights at or below its value.
-2. Every supra-threshold voxel points to its neighbour of highest ``(level, index)`` of the
-   same sign (one maximum and one minimum filter over the volume); following the pointers
+2. Every supra-threshold voxel points to its neighbour of highest ``(level, code)`` of the
+   same sign, where the code of a position (its coordinates modulo 3) names one voxel of any
+   3x3x3 neighbourhood (one maximum and one minimum filter over the volume, on 16-bit
+   keys); following the pointers
    (pointer jumping) leads to a local maximum. The voxels draining to the same maximum form a
    *basin*, and the voxels of a basin at or above any level are connected through their
    ascending paths, so at every height a cluster is a union of basin pieces.
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .box import box_extrema, box_scatter
+from .box import box_extrema, box_scatter, neighbour_codes
 from .graph import NeighbourGraph
 from .levels import signed_levels, tfce_heights
 from .merge import forest_edges, level_components
@@ -56,25 +58,27 @@ def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.nda
         The local maximum (in-mask index) of each basin.
     """
     n_vox = graph.n_voxels
-    shift = max(int(n_vox).bit_length(), 1)
     top = int(np.abs(slev).max(initial=0))
-    dtype = np.int32 if (top + 1) << shift < 2**31 else np.int64
-    index = np.arange(n_vox, dtype=dtype)
-    # key = sign * (level << shift | index), 0 below the first height: the neighbourhood
-    # maximum of a positive voxel and the minimum of a negative one are its highest
-    # same-sign neighbour
+    dtype = np.int16 if top < 2**10 else np.int32
+    code, code32, step, inverse = neighbour_codes(graph)
+    index = np.arange(n_vox, dtype=np.int32)
+    # key = sign * (32 * level + position code), 0 below the first height: the neighbourhood
+    # maximum of a positive voxel and the minimum of a negative one are its same-sign
+    # neighbour of highest (level, code), named by the code (:func:`.box.neighbour_codes`)
     key = slev.astype(dtype)
-    key <<= shift
-    key += np.sign(slev).astype(dtype) * index
+    key *= 32
+    key += np.sign(slev).astype(dtype) * code
     hi, lo = box_extrema(box_scatter("basin_key", key, graph, dtype, 0), graph)
-    # parent: the highest neighbour's index (-lo on the negative side), the voxel itself
-    # below the first height; chosen with bit masks (all ones where chosen), which costs
-    # less than masked writes
-    parent = np.take(hi, graph.box_index).astype(dtype, copy=False)
-    other = np.take(lo, graph.box_index).astype(dtype, copy=False)
+    # that neighbour's code (-lo on the negative side), chosen with bit masks (all ones
+    # where chosen), which costs less than masked writes; then its in-mask index, the voxel
+    # itself below the first height
+    best = np.take(hi, graph.box_index)
+    other = np.take(lo, graph.box_index)
     np.negative(other, out=other)
-    _select(parent, other, slev < 0)
-    parent &= (1 << shift) - 1
+    _select(best, other, slev < 0)
+    best &= 31
+    best += code32
+    parent = np.take(inverse, graph.box_index + np.take(step, best))
     _select(parent, index, slev == 0)
     # pointer jumping (every voxel ends at its basin's top): two whole-array steps, then
     # only the voxels still on their way (np.take: faster than indexing with int32)
