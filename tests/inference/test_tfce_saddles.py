@@ -136,6 +136,12 @@ def test_basins_follow_the_steepest_same_sign_neighbour(connectivity, two_sided)
     want_basin, want_roots = _steepest_basins(slev, graph)
     np.testing.assert_array_equal(roots, want_roots)
     np.testing.assert_array_equal(basin, want_basin)
+    # levels above 1023 take 32-bit keys (same order, same basins)
+    wide = (slev * 300).astype(np.int16)
+    assert np.abs(wide).max() >= 1024
+    basin, roots = _basins(wide, graph)
+    np.testing.assert_array_equal(roots, want_roots)
+    np.testing.assert_array_equal(basin, want_basin)
 
 
 def test_box_mask_marks_the_in_mask_positions():
