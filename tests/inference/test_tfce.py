@@ -206,3 +206,17 @@ def test_white_noise_many_basins_and_connectivities():
         ours = tfce(vol[mask], graph, dh=0.02)
         ref = _definition(vol, mask, connectivity, dh=0.02)
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("connectivity", [6, 18, 26])
+def test_tfce_single_basin_along_a_diagonal_ridge(connectivity):
+    """One basin whose unbridged diagonal pairs all lie within it: no edge is left."""
+    ii, jj, _ = np.indices((5, 5, 1))
+    vol = 10.0 - 3 * np.abs(ii - jj) + 0.5 * (ii + jj)
+    mask = np.ones(vol.shape, bool)
+    graph = neighbour_graph(mask, connectivity)
+    for two_sided in (True, False):
+        ours = tfce(vol[mask], graph, two_sided=two_sided)
+        ref = _definition(vol, mask, connectivity, two_sided=two_sided)
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+        assert tfce_max(vol[mask], graph, two_sided=two_sided) == np.abs(ours).max()

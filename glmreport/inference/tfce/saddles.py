@@ -225,18 +225,19 @@ def _distinct_pairs(
     a, b, level : (e,) ndarrays of int64
         As :func:`saddles`.
     """
-    u = np.concatenate([pair[0] for pair in ends]) if ends else np.zeros(0, np.intp)
-    if u.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
-    v = np.concatenate([pair[1] for pair in ends])
-    bits = max(int(n_levels).bit_length(), 1)
-    wide = (n_basins * n_basins) << bits >= 2**31
-    key_type = np.int64 if wide else np.int32
+    empty = np.zeros(0, dtype=np.intp)
+    u = np.concatenate([pair[0] for pair in ends]) if ends else empty
+    v = np.concatenate([pair[1] for pair in ends]) if ends else empty
     la, lb = np.take(label, u), np.take(label, v)
     differ = la != lb
     if not differ.all():
         u, v, la, lb = u[differ], v[differ], la[differ], lb[differ]
+    if u.size == 0:
+        none = np.zeros(0, dtype=np.int64)
+        return none, none, none
+    bits = max(int(n_levels).bit_length(), 1)
+    wide = (n_basins * n_basins) << bits >= 2**31
+    key_type = np.int64 if wide else np.int32
     key = la.astype(key_type)
     key *= n_basins
     key += lb
