@@ -206,3 +206,48 @@ def test_white_noise_many_basins_and_connectivities():
         ours = tfce(vol[mask], graph, dh=0.02)
         ref = _definition(vol, mask, connectivity, dh=0.02)
         np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("connectivity", [6, 18, 26])
+def test_tfce_single_basin_along_a_diagonal_ridge(connectivity):
+    """One basin whose unbridged diagonal pairs all lie within it: no edge is left."""
+    ii, jj, _ = np.indices((5, 5, 1))
+    vol = 10.0 - 3 * np.abs(ii - jj) + 0.5 * (ii + jj)
+    mask = np.ones(vol.shape, bool)
+    graph = neighbour_graph(mask, connectivity)
+    for two_sided in (True, False):
+        ours = tfce(vol[mask], graph, two_sided=two_sided)
+        ref = _definition(vol, mask, connectivity, two_sided=two_sided)
+        np.testing.assert_allclose(ours, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+        assert tfce_max(vol[mask], graph, two_sided=two_sided) == np.abs(ours).max()
+
+
+#: SHA-256 of the TFCE maps and maxima below as computed by the kernel of commit daf1c04
+#: (before its speed-ups): the kernel's values stay the same to the last bit.
+_REFERENCE_DIGEST = "3038f18156524af9b0b51ffec5bdd9cb47c13fa0656a79b649bda26d6fb56cb1"
+
+
+def test_tfce_values_equal_the_reference_kernel_bit_for_bit():
+    import hashlib
+
+    digest = hashlib.sha256()
+    for seed, connectivity in ((1, 6), (2, 18), (3, 26)):
+        rng = np.random.default_rng(seed)
+        shape = (18, 20, 16)
+        mask = rng.random(shape) > 0.05
+        noise = rng.standard_normal(shape)
+        # two 3x3x3 moving sums (exact order of operations, no library filter): smooth maps
+        # with many basins of both signs
+        for _ in range(2):
+            total = np.zeros(shape)
+            for shift in np.ndindex(3, 3, 3):
+                total += np.roll(noise, np.subtract(shift, 1), axis=(0, 1, 2))
+            noise = total
+        stat = (noise[mask] / 40.0).astype(np.float32)
+        graph = neighbour_graph(mask, connectivity)
+        for values in (stat, -stat, stat.astype(np.float64)):
+            for two_sided in (True, False):
+                digest.update(tfce(values, graph, two_sided=two_sided).tobytes())
+                top = tfce_max(values, graph, two_sided=two_sided)
+                digest.update(np.float64(top).tobytes())
+    assert digest.hexdigest() == _REFERENCE_DIGEST

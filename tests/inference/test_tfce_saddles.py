@@ -95,3 +95,77 @@ def test_box_buffers_follow_the_mask():
         outside[graph.box_index] = False
         assert (box[outside] == -1).all()
         np.testing.assert_array_equal(box[graph.box_index], labels)
+
+
+def _steepest_basins(slev, graph):
+    """Basins by following, from every voxel, its same-sign neighbour of highest (level, code).
+
+    The code of a voxel is its box coordinates modulo 3 (``9 x + 3 y + z``).
+    """
+    n = graph.n_voxels
+    xyz = np.unravel_index(graph.box_index, graph.box_shape)
+    code = 9 * (xyz[0] % 3) + 3 * (xyz[1] % 3) + xyz[2] % 3
+    back = np.full((n + 1, graph.forward.shape[1]), n)
+    for j in range(graph.forward.shape[1]):
+        back[graph.forward[:, j], j] = np.arange(n)
+    nbrs = np.concatenate([np.arange(n)[:, None], graph.forward, back[:-1]], axis=1)
+    parent = np.arange(n)
+    for u in np.flatnonzero(slev):
+        same = [w for w in nbrs[u] if w < n and slev[w] * slev[u] > 0]
+        parent[u] = max(same, key=lambda w: (abs(int(slev[w])), code[w]))
+    while not np.array_equal(parent[parent], parent):
+        parent = parent[parent]
+    roots = np.flatnonzero((slev != 0) & (parent == np.arange(n)))
+    basin = np.full(n, -1)
+    basin[slev != 0] = np.searchsorted(roots, parent[slev != 0])
+    return basin, roots
+
+
+@pytest.mark.parametrize("connectivity", [6, 18, 26])
+@pytest.mark.parametrize("two_sided", [True, False])
+def test_basins_follow_the_steepest_same_sign_neighbour(connectivity, two_sided):
+    """Both signs, background voxels and plateaus (coarse heights) get the pointer basins.
+
+    Every neighbour of a 3x3x3 cube has its own code, so the code names the neighbour.
+    """
+    stat, mask = _random_map(connectivity + 7, 1.0)
+    graph = neighbour_graph(mask, connectivity)
+    slev = signed_levels(stat, tfce_heights(stat, dh=0.4, two_sided=two_sided), two_sided)
+    assert (slev > 0).any() and (slev == 0).any() and ((slev < 0).any() == two_sided)
+    basin, roots = _basins(slev, graph)
+    want_basin, want_roots = _steepest_basins(slev, graph)
+    np.testing.assert_array_equal(roots, want_roots)
+    np.testing.assert_array_equal(basin, want_basin)
+    # levels above 1023 take 32-bit keys (same order, same basins)
+    wide = (slev * 300).astype(np.int16)
+    assert np.abs(wide).max() >= 1024
+    basin, roots = _basins(wide, graph)
+    np.testing.assert_array_equal(roots, want_roots)
+    np.testing.assert_array_equal(basin, want_basin)
+
+
+def test_box_mask_marks_the_in_mask_positions():
+    _, mask = _random_map(4, 0.0)
+    graph = neighbour_graph(mask, 18)
+    assert graph.box_mask.sum() == graph.n_voxels
+    np.testing.assert_array_equal(np.flatnonzero(graph.box_mask), graph.box_index)
+    values = np.arange(graph.n_voxels, dtype=np.int64)
+    box = box_scatter("test_mask", values, graph, np.int16, -1)
+    assert box.dtype == np.int16 and (box[~graph.box_mask] == -1).all()
+    np.testing.assert_array_equal(box[graph.box_index], values)
+
+
+@pytest.mark.parametrize("connectivity", [18, 26])
+def test_saddle_edges_are_touching_pairs_of_two_basins(connectivity):
+    """Every edge joins two different touching basins, at most at their highest saddle."""
+    stat, mask = _random_map(connectivity + 3, 1.0)
+    graph = neighbour_graph(mask, connectivity)
+    heights = tfce_heights(stat)
+    slev = signed_levels(stat, heights, True)
+    basin, roots = _basins(slev, graph)
+    a, b, level = saddles(slev, basin, graph, roots.size, heights.size)
+    ref_a, ref_b, ref_level = _all_pair_saddles(slev, basin, graph)
+    best = {(x, y): lev for x, y, lev in zip(ref_a, ref_b, ref_level, strict=True)}
+    assert a.size > 0 and (a != b).all()
+    for x, y, lev in zip(a.tolist(), b.tolist(), level.tolist(), strict=True):
+        assert 1 <= lev <= best[min(x, y), max(x, y)]

@@ -99,7 +99,7 @@ class NullWork:
         """Bytes of the arrays (what sending it costs)."""
         arrays = [self.resid, self.resamples, self.model.basis]
         if self.graph is not None:
-            arrays += [self.graph.forward, self.graph.box_index]
+            arrays += [self.graph.forward, self.graph.box_index, self.graph.box_mask]
         return int(sum(a.nbytes for a in arrays))
 
 

@@ -34,7 +34,10 @@ class NeighbourGraph:
     box_shape : tuple of int
         Shape of the mask's bounding box padded by one voxel on every side.
     box_index : (v,) ndarray of int64
-        Flat (C order) position of each in-mask voxel in the padded box.
+        Flat (C order) position of each in-mask voxel in the padded box (increasing).
+    box_mask : (prod(box_shape),) ndarray of bool
+        Whether each flat position of the padded box holds an in-mask voxel
+        (``box[box_mask]`` lists the in-mask voxels in order).
     box_offsets : (connectivity // 2,) ndarray of int64
         Flat position offsets of the forward neighbours in the padded box.
     """
@@ -44,6 +47,7 @@ class NeighbourGraph:
     forward: np.ndarray
     box_shape: tuple[int, int, int]
     box_index: np.ndarray
+    box_mask: np.ndarray
     box_offsets: np.ndarray
 
 
@@ -103,14 +107,17 @@ def neighbour_graph(mask: np.ndarray, connectivity: int = 26) -> NeighbourGraph:
         forward[:, col] = index[tuple((pos + off).T)]
     strides = np.array([box_shape[1] * box_shape[2], box_shape[2], 1], dtype=np.int64)
     box_index = pos.astype(np.int64) @ strides
-    forward.setflags(write=False)
-    box_index.setflags(write=False)
+    box_mask = np.zeros(int(np.prod(box_shape)), dtype=bool)
+    box_mask[box_index] = True
+    for array in (forward, box_index, box_mask):
+        array.setflags(write=False)
     return NeighbourGraph(
         n_voxels=n_vox,
         connectivity=int(connectivity),
         forward=forward,
         box_shape=box_shape,  # type: ignore[arg-type]
         box_index=box_index,
+        box_mask=box_mask,
         box_offsets=half.astype(np.int64) @ strides,
     )
 

@@ -4,8 +4,10 @@ Algorithm. Labelling the map once per height costs ``n_steps`` passes over the v
 the clusters of all heights come from one sweep:
 
 1. Each voxel gets its *level*, the number of heights at or below its value.
-2. Every supra-threshold voxel points to its neighbour of highest ``(level, index)`` of the
-   same sign (one maximum and one minimum filter over the volume); following the pointers
+2. Every supra-threshold voxel points to its neighbour of highest ``(level, code)`` of the
+   same sign, where the code of a position (its coordinates modulo 3) names one voxel of any
+   3x3x3 neighbourhood (one maximum and one minimum filter over the volume, on 16-bit
+   keys); following the pointers
    (pointer jumping) leads to a local maximum. The voxels draining to the same maximum form a
    *basin*, and the voxels of a basin at or above any level are connected through their
    ascending paths, so at every height a cluster is a union of basin pieces.
@@ -33,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .box import box_extrema, box_scatter
+from .box import box_extrema, box_scatter, neighbour_codes
 from .graph import NeighbourGraph
 from .levels import signed_levels, tfce_heights
 from .merge import forest_edges, level_components
@@ -56,37 +58,51 @@ def _basins(slev: np.ndarray, graph: NeighbourGraph) -> tuple[np.ndarray, np.nda
         The local maximum (in-mask index) of each basin.
     """
     n_vox = graph.n_voxels
-    shift = max(int(n_vox).bit_length(), 1)
     top = int(np.abs(slev).max(initial=0))
-    dtype = np.int32 if (top + 1) << shift < 2**31 else np.int64
-    index = np.arange(n_vox, dtype=dtype)
-    # key = sign * (level << shift | index), 0 below the first height: the neighbourhood
-    # maximum of a positive voxel and the minimum of a negative one are its highest
-    # same-sign neighbour
+    dtype = np.int16 if top < 2**10 else np.int32
+    code, code32, step, inverse = neighbour_codes(graph)
+    index = np.arange(n_vox, dtype=np.int32)
+    # key = sign * (32 * level + position code), 0 below the first height: the neighbourhood
+    # maximum of a positive voxel and the minimum of a negative one are its same-sign
+    # neighbour of highest (level, code), named by the code (:func:`.box.neighbour_codes`)
     key = slev.astype(dtype)
-    key <<= shift
-    key += np.sign(slev).astype(dtype) * index
+    key *= 32
+    key += np.sign(slev).astype(dtype) * code
     hi, lo = box_extrema(box_scatter("basin_key", key, graph, dtype, 0), graph)
-    best = hi[graph.box_index]
-    neg = slev < 0
-    np.negative(lo[graph.box_index], out=best, where=neg)
-    parent = best & ((1 << shift) - 1)
-    fg = slev != 0
-    np.copyto(parent, index, where=~fg)
+    # that neighbour's code (-lo on the negative side), chosen with bit masks (all ones
+    # where chosen), which costs less than masked writes; then its in-mask index, the voxel
+    # itself below the first height
+    best = np.take(hi, graph.box_index)
+    other = np.take(lo, graph.box_index)
+    np.negative(other, out=other)
+    _select(best, other, slev < 0)
+    best &= 31
+    best += code32
+    parent = np.take(inverse, graph.box_index + np.take(step, best))
+    _select(parent, index, slev == 0)
     # pointer jumping (every voxel ends at its basin's top): two whole-array steps, then
-    # only the voxels still on their way
-    parent = parent[parent]
-    parent = parent[parent]
-    todo = np.flatnonzero(parent[parent] != parent)
+    # only the voxels still on their way (np.take: faster than indexing with int32)
+    parent = np.take(parent, parent)
+    parent = np.take(parent, parent)
+    todo = np.flatnonzero(np.take(parent, parent) != parent)
     while todo.size:
         up = parent[todo]
-        grand = parent[up]
+        grand = np.take(parent, up)
         parent[todo] = grand
         todo = todo[grand != up]
-    roots = np.flatnonzero(fg & (parent == index))
+    roots = np.flatnonzero((slev != 0) & (parent == index))
     basin_of_root = np.full(n_vox, -1, dtype=np.int64)
     basin_of_root[roots] = np.arange(roots.size)
-    return basin_of_root[parent], roots
+    return np.take(basin_of_root, parent), roots
+
+
+def _select(out: np.ndarray, other: np.ndarray, where: np.ndarray) -> None:
+    """``out[where] = other[where]`` in place, without branches (integer arrays)."""
+    bits = where.view(np.int8).astype(out.dtype)
+    np.negative(bits, out=bits)
+    other = np.bitwise_xor(other, out)
+    other &= bits
+    out ^= other
 
 
 def tfce_table(
@@ -125,9 +141,11 @@ def tfce_table(
     lev = np.abs(slev).astype(np.intp)
     top = lev[roots]
     # voxels of each basin at each level (column 0: no basin), then at level >= k
-    counts = np.bincount(
-        lev * (n_basins + 1) + (basin + 1), minlength=(n_levels + 1) * (n_basins + 1)
-    ).reshape(n_levels + 1, n_basins + 1)[:, 1:]
+    cell = np.multiply(lev, n_basins + 1, out=lev)
+    cell += basin
+    cell += 1
+    counts = np.bincount(cell, minlength=(n_levels + 1) * (n_basins + 1))
+    counts = counts.reshape(n_levels + 1, n_basins + 1)[:, 1:]
     at_least = np.cumsum(counts[::-1], axis=0)[::-1].astype(np.float64)
     edges = forest_edges(*saddles(slev, basin, graph, n_basins, n_levels), n_basins, n_levels)
     steps = level_components(*edges, n_basins, n_levels)
@@ -137,13 +155,10 @@ def tfce_table(
         comp_rows = np.zeros((n_levels + 1, n_basins), dtype=np.int64)
         for k, comp in steps:
             comp_rows[k] = comp
-        offsets = (np.arange(n_levels + 1) * n_basins)[:, None]
-        sizes = np.bincount(
-            (comp_rows + offsets).ravel(),
-            weights=at_least.ravel(),
-            minlength=(n_levels + 1) * n_basins,
-        ).reshape(n_levels + 1, n_basins)
-        value = np.take_along_axis(sizes, comp_rows, axis=1) ** E
+        comp_rows += (np.arange(n_levels + 1) * n_basins)[:, None]
+        flat = comp_rows.ravel()
+        sizes = np.bincount(flat, weights=at_least.ravel(), minlength=flat.size)
+        value = np.take(sizes, flat).reshape(n_levels + 1, n_basins) ** E
         value *= h_pow[:, None]
     else:
         value = np.zeros((n_levels + 1, n_basins))

@@ -75,13 +75,19 @@ def signed_levels(stat: np.ndarray, heights: np.ndarray, two_sided: bool) -> np.
     """
     stat = np.asarray(stat)
     mag = np.abs(stat) if two_sided else np.maximum(stat, 0)
-    np.nan_to_num(mag, copy=False, nan=0.0)  # NaN: below every height
+    if np.isnan(mag).any():
+        np.nan_to_num(mag, copy=False, nan=0.0)  # NaN: below every height
     n = heights.size
-    # first guess from the even spacing (off by at most one), then exact comparisons with
-    # the heights themselves
-    guess = mag * (n / heights[-1])
+    # first guess from the even spacing (off by at most one; in float32 for float32 maps,
+    # whose scale is then a normal float32), then exact comparisons with the heights
+    # themselves
+    scale = n / heights[-1]
+    if mag.dtype == np.float32 and heights[-1] > 1e-30 and scale < 1e30:
+        guess = mag * np.float32(scale)
+    else:
+        guess = mag * scale
     np.minimum(guess, n, out=guess)
-    lev = guess.astype(np.intp)
+    lev = guess.astype(np.int32)
     padded = np.concatenate([[-np.inf], heights, [np.inf]])
     if mag.dtype == np.float32:
         # for a float32 value x, x >= h exactly when x >= the smallest float32 >= h
@@ -89,11 +95,19 @@ def signed_levels(stat: np.ndarray, heights: np.ndarray, two_sided: bool) -> np.
         below = up32 < padded
         up32[below] = np.nextafter(up32[below], np.float32(np.inf))
         padded = up32
-    up = mag >= padded[lev + 1]
-    down = mag < padded[lev]
-    lev += up
-    lev -= down
-    lev = lev.astype(np.int16)
+    # both bounds of each voxel's guessed interval in one gather (pairs of floats viewed as
+    # one complex number)
+    pairs = np.stack([padded[:-1], padded[1:]], axis=1)
+    pairs = pairs.view(np.complex64 if padded.dtype == np.float32 else np.complex128)[:, 0]
+    bounds = np.take(pairs, lev.astype(np.intp)).view(padded.dtype).reshape(-1, 2)
+    step = (mag >= bounds[:, 1]).view(np.int8)
+    step -= (mag < bounds[:, 0]).view(np.int8)
+    out = lev.astype(np.int16)
+    out += step
     if two_sided:
-        np.negative(lev, out=lev, where=stat < 0)
-    return lev
+        # negate where stat < 0: x ^ -1 - (-1) == -x, x ^ 0 - 0 == x (no masked writes)
+        flip = (stat < 0).view(np.int8).astype(np.int16)
+        np.negative(flip, out=flip)
+        out ^= flip
+        out -= flip
+    return out
