@@ -8,6 +8,7 @@ already keep the cores busy), blocks run in turn.
 
 from __future__ import annotations
 
+import contextvars
 import multiprocessing
 import threading
 from collections.abc import Callable, Sequence
@@ -73,6 +74,8 @@ def elementwise(
         return fn(values, *args)
     bounds = np.linspace(0, len(values), parts + 1).astype(int)
     pieces = [values[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    # each part runs in a copy of the caller's context (NumPy's errstate lives there)
+    contexts = [contextvars.copy_context() for _ in pieces]
     with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="glmreport-ufunc") as pool:
-        results = list(pool.map(lambda piece: fn(piece, *args), pieces))
+        results = list(pool.map(lambda c, p: c.run(fn, p, *args), contexts, pieces))
     return tuple(np.concatenate(outs) for outs in zip(*results, strict=True))

@@ -6,7 +6,8 @@ so the command line hands the files a run reads first to :func:`start` before th
 one thread reads each of them once, hashes it and, within :data:`MAX_HELD_BYTES`, inflates it.
 
 Readers then ask :func:`digest` and :func:`inflated` for a path. They get the result only when
-the file is unchanged since it was read (same size, modification time, inode and device); in
+the file is unchanged since it was read (same size, modification and change times, inode and
+device); in
 every other case (not planned, not read yet and not queued, changed, too large, not a single
 complete gzip member, unreadable) they get ``None`` and read the file themselves, so a bad file
 is reported by the usual reader with the usual message. What is read ahead is never anything
@@ -26,6 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .tables import MISSING_CELLS
 
 try:  # optional: ISA-L inflates gzip about 2.5x faster than zlib (the same bytes)
     from isal import isal_zlib as _inflater
@@ -64,8 +67,10 @@ class _Entry:
 
 
 def _signature(path: str | os.PathLike) -> tuple[int, ...]:
+    """What changes when a file is written: its size, times (the change time cannot be set
+    back, as the modification time can), inode and device."""
     st = os.stat(path)
-    return (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 def _key(path: str | os.PathLike) -> str:
@@ -299,5 +304,6 @@ def _table_paths(table: Path) -> list[Path]:
             rows = list(csv.DictReader(fh, delimiter=delimiter))
     except (OSError, UnicodeDecodeError, csv.Error):
         return []
-    cells = [(row.get("path") or "").strip() for row in rows]
-    return [p if p.is_absolute() else table.parent / p for p in map(Path, filter(None, cells))]
+    cells = [row.get("path") for row in rows]  # as the run reads them: not stripped
+    paths = [Path(c) for c in cells if c is not None and c not in MISSING_CELLS]
+    return [p if p.is_absolute() else table.parent / p for p in paths]

@@ -118,10 +118,12 @@ def write_tsv(path: Path, table: pd.DataFrame) -> None:
 
 
 def _float_tsv(table: pd.DataFrame) -> str | None:
-    """The TSV text of an all-float64 table with plain column names, or None."""
-    header = [str(c) for c in table.columns]
-    if not header or any(_QUOTED.intersection(name) for name in header):
+    """The TSV text of an all-float64 table with plain text column names, or None."""
+    header = list(table.columns)
+    if table.columns.nlevels != 1 or not header:
         return None
+    if any(not isinstance(name, str) or not name or _QUOTED.intersection(name) for name in header):
+        return None  # pandas quotes, formats or stacks such labels
     if any(dtype != np.float64 for dtype in table.dtypes):
         return None
     lines = ["\t".join(header)]

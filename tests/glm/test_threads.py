@@ -93,3 +93,17 @@ def test_fixed_effects_on_threads_equal_one_call(two_threads, monkeypatch, rows)
     single = fixed_effects(runs, name="c", label="c")
     for key in ("stat", "p", "z"):
         np.testing.assert_array_equal(getattr(threaded, key), getattr(single, key))
+
+
+def test_parts_run_in_the_callers_numpy_error_state(two_threads):
+    """NumPy's errstate is context-local: each part sees the caller's."""
+
+    def fn(part):
+        return (np.float64(1.0) / part,)
+
+    values = np.zeros(4000)
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        threads.elementwise(fn, values)
+    with np.errstate(divide="ignore"):
+        (out,) = threads.elementwise(fn, values)
+    assert np.isinf(out).all()

@@ -90,12 +90,20 @@ def test_readers_give_the_same_values_with_and_without_read_ahead(tmp_path):
 
 
 def test_a_file_changed_after_it_was_read_ahead_is_read_again(tmp_path):
+    """Rewritten in place at the same size, its modification time set back: still noticed."""
     path = tmp_path / "run_bold.nii.gz"
     _run(path)
+    stored = gzip.compress(gzip.decompress(path.read_bytes()), compresslevel=0, mtime=0)
+    path.write_bytes(stored)  # stored blocks: the file's size depends only on the data's
     active = prefetch.start([Want(path, inflate=True)])
     _wait(active)
-    data = _run(path, seed=9)  # new content, new modification time
-    os.utime(path, ns=(1, 1))
+    before = path.stat()
+    other = tmp_path / "other_bold.nii.gz"
+    data = _run(other, seed=9)
+    path.write_bytes(gzip.compress(gzip.decompress(other.read_bytes()), compresslevel=0, mtime=0))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_ino == before.st_ino
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
     assert active.digest(path) is None and active.inflated(path) is None
     assert sha256(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     y = run_timeseries(nib.load(path), np.ones((6, 5, 4), bool))
@@ -168,7 +176,10 @@ def test_plan_lists_first_and_second_level_inputs(tmp_path):
     for p in maps:
         p.write_bytes(b"")
     table = tmp_path / "inputs.tsv"
-    table.write_text("path\tage\nmaps/sub-00.nii.gz\t30\n" + f"{maps[1]}\t40\nmissing.nii\t50\n")
+    table.write_text(
+        "path\tage\nmaps/sub-00.nii.gz\t30\n"
+        + f"{maps[1]}\t40\nmissing.nii\t50\nn/a\t60\n maps/sub-00.nii.gz\t70\n"
+    )  # a missing path and one with a space (the run refuses both) are not read ahead
     specs = [
         InputsSpec(kind="table", table=table, base_dir=tmp_path),
         InputsSpec(kind="list", rows=tuple({"path": str(p)} for p in maps)),

@@ -105,7 +105,12 @@ def test_float_tables_are_written_as_pandas_writes_them(tmp_path):
     # anything else goes through pandas: other dtypes, names the csv writer quotes
     mixed = frame.assign(name="x")
     quoted = frame.rename(columns={"face": 'fa"ce'})
-    for other in (mixed, quoted, frame.astype({"face": np.float32}), pd.DataFrame()):
+    odd_labels = [
+        frame.rename(columns={"face": ""}),
+        frame.set_axis([0.1234567, *frame.columns[1:]], axis=1),
+        frame.set_axis(pd.MultiIndex.from_product([["a"], list(frame.columns)]), axis=1),
+    ]
+    for other in (mixed, quoted, frame.astype({"face": np.float32}), pd.DataFrame(), *odd_labels):
         assert _float_tsv(other) is None
     write_tsv(tmp_path / "quoted.tsv", quoted)
     assert (tmp_path / "quoted.tsv").read_text() == quoted.to_csv(
