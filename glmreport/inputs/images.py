@@ -6,7 +6,6 @@ unreadable or truncated files are :class:`~glmreport.errors.InputError` naming t
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import os
@@ -256,13 +255,8 @@ def open_on_one_grid(
     return imgs, tuple(int(s) for s in shape), np.asarray(affine, dtype=float)
 
 
-def sha256(path: str | Path, *, chunk: int = 1 << 20) -> str:
+def sha256(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes (as read ahead by :mod:`~glmreport.inputs.prefetch` when
     it read the file, unchanged since)."""
-    if (known := prefetch.digest(path)) is not None:
-        return known
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    known = prefetch.digest(path)
+    return known if known is not None else prefetch.file_sha256(path)

@@ -134,7 +134,7 @@ class Prefetch:
     def _hash(self, entry: _Entry) -> None:
         path = entry.want.path
         before = _signature(path)
-        digest = _hash_file(path)
+        digest = file_sha256(path)
         if _signature(path) == before:  # else changed while read: the run hashes it itself
             entry.signature, entry.digest = before, digest
         entry.hashed.set()
@@ -201,7 +201,8 @@ def _inflate(raw: bytes, *, limit: int) -> bytes | None:
     return data
 
 
-def _hash_file(path: str | os.PathLike) -> str:
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes, read in large blocks (the one checksum of inputs)."""
     h = hashlib.sha256()
     buffer = bytearray(min(_CHUNK, max(os.path.getsize(path), 1)))
     view = memoryview(buffer)
