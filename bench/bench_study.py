@@ -10,9 +10,8 @@ The synthetic BIDS + fMRIPrep study of :func:`glmreport.datasets.study.write_stu
 - nilearn: ``tests/fixtures/study_nilearn.py`` (``FirstLevelModel(signal_scaling=0)``
   per run, ``compute_fixed_effects(precision_weighted=True)``, ``SecondLevelModel``), one
   process, as a user's loop runs;
-- glmreport: ``run(config, jobs=N)`` (default the cores; a study under 500 million
-  voxel-scans, as the default one, is fitted on N threads of the main process, a larger one
-  on a local process pool), no report, one uncorrected threshold, every subject folder
+- glmreport: ``run(config, jobs=N)`` (default the cores; the runs are fitted on N worker
+  processes forked from the main one), no report, one uncorrected threshold, every subject folder
   written; with ``--dask`` also on a Dask ``LocalCluster`` of N single-threaded worker
   processes on 127.0.0.1 (started before timing; its workers import glmreport on their first
   task, inside the timing).
@@ -21,8 +20,8 @@ Both tools are measured the same way: each run is a fresh subprocess that import
 then times its work (``work``: imports excluded; its CPU time, all threads of the process,
 is what survives a busy machine); ``process`` is the whole subprocess (start,
 imports, work, exit) timed by this script; ``CPU`` the user + system time of the subprocess
-and the descendants it waited for (imports included; the workers of a local pool, children of
-its fork server, and those of a Dask cluster are not counted); peak RSS the subprocess's
+and the descendants it waited for (imports included; the forked workers are counted, those
+of a Dask cluster are not); peak RSS the subprocess's
 ``VmHWM`` (worker processes not included). glmreport writes into a new folder each time
 (nothing to replace); nilearn writes its group z map after its timing. The tools' runs
 alternate, so a change of load on the machine touches both; the load average is printed

@@ -271,6 +271,43 @@ def read_confounds(path: str | Path, *, nrows: int | None = None) -> pd.DataFram
     return table
 
 
+#: Longest header line read by :func:`confound_columns` itself (a longer one goes to pandas).
+_MAX_HEADER_CHARS = 1 << 20
+
+
+def confound_columns(path: str | Path) -> list[str]:
+    """The column names of a confounds table, as :func:`read_confounds` reads them.
+
+    The header line is split on tabs and a row after it is required, without reading the
+    table: a study checks every run's confound names before fitting any. A header that
+    pandas would rewrite (a byte-order mark, empty or repeated names), a quote in the first
+    two lines, a blank first row or a file that cannot be read this way goes through
+    :func:`read_confounds`, so names and errors are always those of the full read.
+
+    Raises
+    ------
+    ConfoundError
+        The file is missing, unreadable or has no rows.
+    """
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            header = fh.readline(_MAX_HEADER_CHARS)
+            row = fh.readline(_MAX_HEADER_CHARS)
+    except (OSError, UnicodeDecodeError):
+        header = row = ""
+    names = header.rstrip("\r\n").split("\t")
+    plain = (
+        header.endswith("\n")
+        and row.strip(" \t\r\n")
+        and not any(c in header + row for c in '"\ufeff')
+        and all(names)
+        and len(set(names)) == len(names)
+    )
+    if not plain:
+        return [str(c) for c in read_confounds(path, nrows=1).columns]
+    return names
+
+
 def select_study_confounds(
     table: pd.DataFrame,
     patterns: Sequence[str],

@@ -173,14 +173,46 @@ def resample_nearest(
     (X', Y', Z') ndarray of ``data.dtype``
     """
     data = _volume(data)
+    to_source = voxel_transform(affine, target_affine)
+    if whole_voxel_shift(to_source) is None and _axis_aligned(to_source):
+        return _nearest_axis_by_axis(data, to_source, target_shape, fill)
     return _resample(
         data,
-        voxel_transform(affine, target_affine),
+        to_source,
         target_shape,
         lambda ijk: sample_nearest(data, ijk, fill=fill),
         dtype=data.dtype,
         fill=fill,
     )
+
+
+def _axis_aligned(to_source: np.ndarray) -> bool:
+    """Each target voxel axis maps onto one source axis alone (a diagonal linear part)."""
+    linear = np.asarray(to_source[:3, :3])
+    return bool(np.all(linear[~np.eye(3, dtype=bool)] == 0.0))
+
+
+def _nearest_axis_by_axis(
+    data: np.ndarray, to_source: np.ndarray, target_shape: Sequence[int], fill: object
+) -> np.ndarray:
+    """:func:`resample_nearest` for an axis-aligned map, one axis at a time.
+
+    A source index then depends on one target index alone: each axis's indices are computed
+    once, with the arithmetic of :func:`apply_transform` (the other axes' terms are exact
+    zeros), and the volume is gathered in one step: the same values as point by point.
+    """
+    shape = tuple(int(n) for n in target_shape)
+    out = np.full(shape, fill, dtype=data.dtype)
+    targets, sources = [], []
+    for axis in range(3):
+        coords = np.arange(shape[axis], dtype=np.float64) * float(to_source[axis, axis])
+        index = nearest_index(coords + float(to_source[axis, 3]))
+        inside = (index >= 0) & (index < data.shape[axis])
+        targets.append(np.flatnonzero(inside))
+        sources.append(index[inside])
+    if all(t.size for t in targets):
+        out[np.ix_(*targets)] = data[np.ix_(*sources)]
+    return out
 
 
 def resample_linear(

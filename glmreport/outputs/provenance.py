@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 import sys
 from importlib import metadata
@@ -24,14 +25,21 @@ PACKAGES = (
 
 
 def package_versions() -> dict[str, str]:
-    """Installed versions of the packages that shape the results."""
-    out = {}
+    """Installed versions of the packages that shape the results (a new dict each call)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    """Looked up once per process: each lookup parses a package's metadata file (a few ms),
+    and a study asks once per subject."""
+    out = []
     for name in PACKAGES:
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
-            out[name] = __version__ if name == "glmreport" else "not installed"
-    return out
+            out.append((name, __version__ if name == "glmreport" else "not installed"))
+    return tuple(out)
 
 
 def platform_info() -> dict[str, str]:

@@ -42,12 +42,19 @@ def share_path(path: str | Path, base: Path) -> tuple[str, bool]:
     if not given.is_absolute():
         return given.as_posix(), True
     absolute, root = Path(os.path.abspath(given)), Path(os.path.abspath(base))
-    for candidate, folder in ((absolute, root), (_resolved(absolute), _resolved(root))):
-        if candidate == folder:
-            return ".", True
-        if candidate.is_relative_to(folder):
-            return candidate.relative_to(folder).as_posix(), True
-    return given.name, False
+    inside = _inside(absolute, root)
+    if inside is None:  # symbolic links resolved only when the plain paths do not tell
+        inside = _inside(_resolved(absolute), _resolved(root))
+    return (given.name, False) if inside is None else (inside, True)
+
+
+def _inside(path: Path, folder: Path) -> str | None:
+    """``path`` relative to ``folder`` (POSIX style; ``.`` for the folder), else None."""
+    if path == folder:
+        return "."
+    if path.is_relative_to(folder):
+        return path.relative_to(folder).as_posix()
+    return None
 
 
 def _resolved(path: Path) -> Path:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -33,22 +33,30 @@ from ..config.specs import ContrastSpec, RunConfig
 from ..errors import GlmReportError, InputError
 from ..glm.contrasts import make_label
 from ..inputs.bids import Study, StudySubject, discover_study
-from ..inputs.confounds import match_confounds, read_confounds
+from ..inputs.confounds import confound_columns, match_confounds
 from ..inputs.images import load_image
 from ..inputs.participants import read_participants, require_values
 from ..outputs.safety import protected_paths
 from ..outputs.summary import read_summary
 from ..tasks.study_fit import RunFit, RunTask, fit_run
-from .execution import Executor, ThreadExecutor, make_executor, run_tasks
+from .execution import (
+    Executor,
+    LocalExecutor,
+    ThreadExecutor,
+    can_fork,
+    default_jobs,
+    make_executor,
+    run_tasks,
+)
 from .study_subjects import subject_folder, write_subject
 
 #: Most notes kept in the summary (a large study can have one per run).
 MAX_NOTES = 200
-#: Runs holding fewer voxel-scans than this in all are fitted on ``jobs`` threads of this
-#: process, not on worker processes: starting local workers (a fresh interpreter importing
-#: numpy, scipy and the fitting modules, about a second of a core) costs more than they save
-#: on such a study (fits run at about 25 million voxel-scans per second of a core; two MNI
-#: 2 mm runs of 200 scans hold 430 million).
+#: In a process that may not fork (it runs other threads), runs holding fewer voxel-scans than
+#: this in all are fitted on ``jobs`` threads of this process, not on worker processes:
+#: starting such workers (from a fork server importing numpy, scipy and the fitting modules,
+#: about a second of a core) costs more than they save on such a study (fits run at about 25
+#: million voxel-scans per second of a core; two MNI 2 mm runs of 200 scans hold 430 million).
 SMALL_STUDY = 500_000_000
 
 
@@ -124,7 +132,7 @@ def plan_study(config: RunConfig) -> StudyPlan:
     patterns = spec.first_level.confounds
     for run in study.runs:
         if patterns and run.confounds is not None:
-            names = list(read_confounds(run.confounds, nrows=1).columns)  # the header suffices
+            names = confound_columns(run.confounds)  # the header suffices
             match_confounds(names, patterns, source=run.label)
     taken: set[str] = set()
     labels = []
@@ -238,15 +246,8 @@ def fit_subjects(
             names.append(run.label)
             owners[run.label] = subject
     if tasks:
-        collector.start(len(set(owners[n].id for n in names)))
-        if scheduler is None and jobs != 1 and voxel_scans(tasks) < SMALL_STUDY:
-            pool: Executor = ThreadExecutor(jobs)
-            context["log"](
-                f"{len(tasks)} small runs: fitted on {pool.jobs} threads of this process "
-                "(worker start-up would cost more than it saves)"
-            )
-        else:
-            pool = make_executor(jobs, scheduler, help_while_starting=True)
+        pool = _executor(tasks, jobs, scheduler, context["log"])
+        collector.start(len(set(owners[n].id for n in names)))  # after forking: a bar is a thread
         with pool as executor, contextlib.closing(collector):
             done = run_tasks(
                 executor,
@@ -260,6 +261,30 @@ def fit_subjects(
         for name, failure in done.failures.items():
             collector.failed.setdefault(owners[name].id, failure.describe())
     return collector
+
+
+def _executor(
+    tasks: list[RunTask], jobs: int | None, scheduler: str | None, log: Callable[[str], None]
+) -> Executor:
+    """Where the run fits go: a Dask cluster when given; else, with several jobs, worker
+    processes forked from this one when it may fork (they start at once, with the modules
+    already imported), else threads of this process for a small study, else a local pool."""
+    count = min(default_jobs() if jobs is None else jobs, len(tasks))
+    if scheduler is not None or count == 1:
+        return make_executor(count, scheduler)
+    if can_fork():
+        pool = LocalExecutor(count, start_method="fork").start()
+        if pool.start_method == "fork":
+            log(f"{len(tasks)} runs: fitted on {count} worker processes forked from this one")
+            return pool
+        pool.close()
+    if voxel_scans(tasks) < SMALL_STUDY:
+        log(
+            f"{len(tasks)} small runs: fitted on {count} threads of this process "
+            "(worker start-up would cost more than it saves)"
+        )
+        return ThreadExecutor(count)
+    return make_executor(count, help_while_starting=True)
 
 
 def study_info(config: RunConfig, plan: StudyPlan, subjects: _Subjects) -> dict[str, Any]:

@@ -165,6 +165,26 @@ def test_threaded_blocks_give_the_same_fit(run, monkeypatch):
         np.testing.assert_array_equal(b, c)
 
 
+@pytest.mark.parametrize("stack_bytes", [1, 3 * 8 * N * 16, 1 << 30])
+def test_stacked_pinv_equals_one_group_at_a_time(run, monkeypatch, stack_bytes):
+    """The groups' pseudo-inverses taken in stacks (one, three or all groups per call): the
+    numbers of one ``pinv(whiten_ar1(x, r))`` per group, bit for bit, also rank-deficient."""
+    from glmreport.glm import ar1
+
+    x = run[0].matrix
+    deficient = np.column_stack([x, x[:, 0] + x[:, 1]])
+    values = np.round(np.linspace(-0.5, 0.9, 29), 2)
+    monkeypatch.setattr(ar1, "PINV_STACK_BYTES", stack_bytes)
+    for matrix in (x, np.asfortranarray(x), deficient):
+        solve, cov = ar1.group_solvers(matrix, values)
+        for g, r in enumerate(values):
+            wpinv = np.linalg.pinv(whiten_ar1(matrix, r))
+            np.testing.assert_array_equal(cov[g], wpinv @ wpinv.T)
+            one = wpinv.copy()
+            one[:, :-1] -= r * wpinv[:, 1:]
+            np.testing.assert_array_equal(solve[g], one)
+
+
 def test_a_failing_block_raises():
     from glmreport.glm.threads import for_each_block
 

@@ -13,6 +13,7 @@ from glmreport.datasets.study import TASK, write_study
 from glmreport.inputs.confounds import (
     ConfoundError,
     UnknownConfoundError,
+    confound_columns,
     confound_values,
     read_confounds,
     select_study_confounds,
@@ -158,6 +159,48 @@ def test_read_confounds_errors(tmp_path: Path):
     head = read_confounds(full, nrows=1)
     assert list(head.columns) == ["trans_x", "trans_y"] and len(head) == 1
     assert read_confounds(full).equals(pd.concat([head, read_confounds(full).iloc[1:]]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "trans_x\ttrans_y\n1\t2\n",
+        "trans_x\ttrans_y\r\n1\t2\r\n",
+        " trans_x \ttrans y\n1\t2\n",  # spaces are part of the names
+        "a\ta\n1\t2\n",  # repeated: pandas renames the second a.1
+        "a\t\tb\n1\t2\t3\n",  # an empty name: pandas calls it Unnamed: 1
+        "\ufeffa\tb\n1\t2\n",  # a byte-order mark
+        '"a\tb"\tc\n1\t2\n',  # a quoted tab
+        "a\tb\n\n1\t2\n",  # a blank line before the first row
+        "a\tb\n\t\n",  # a row of empty cells
+        "a\tb\n" + "1\t2\n" * 3,
+        "a\tb",  # no row
+        "a\tb\n",
+        "a\tb\n\n",
+        "",
+        'a\tb\n"1\t2\n',  # an unclosed quote in the first row
+    ],
+)
+def test_confound_columns_are_those_of_the_full_read(tmp_path: Path, text: str):
+    path = tmp_path / "c.tsv"
+    path.write_bytes(text.encode("utf-8"))
+    try:
+        expected = [str(c) for c in read_confounds(path, nrows=1).columns]
+    except ConfoundError as exc:
+        with pytest.raises(ConfoundError) as caught:
+            confound_columns(path)
+        assert str(caught.value) == str(exc)
+    else:
+        assert confound_columns(path) == expected
+
+
+def test_confound_columns_errors(tmp_path: Path):
+    with pytest.raises(ConfoundError, match="cannot read confounds table"):
+        confound_columns(tmp_path / "absent.tsv")
+    latin = tmp_path / "latin.tsv"
+    latin.write_bytes("caf\xe9\tb\n1\t2\n".encode("latin-1"))
+    with pytest.raises(ConfoundError, match="cannot read confounds table"):
+        confound_columns(latin)
 
 
 def test_confound_values_in_one_pass_equal_column_by_column():

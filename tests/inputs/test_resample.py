@@ -229,6 +229,45 @@ def test_a_whole_voxel_shift_is_copied_like_the_general_path():
     assert whole_voxel_shift(voxel_transform(affine, np.diag([3.0, 2, 2, 1]))) is None
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_an_axis_aligned_map_is_read_axis_by_axis_like_the_general_path(seed):
+    """Voxel sizes, flips, half-voxel ties and grids partly or wholly outside: the values
+    of the slice-by-slice path, point by point (which ``_resample`` still takes)."""
+    from glmreport.inputs import resample
+
+    rng = np.random.default_rng(seed)
+    dtype, fill = [(bool, False), (np.float32, 0.0), (np.int16, -1)][seed % 3]
+    data = (rng.integers(0, 3, tuple(rng.integers(1, 12, 3))) > 0).astype(dtype)
+    affine = np.diag([*rng.choice([1.0, 2.0, 3.0, -2.0], 3), 1.0])
+    affine[:3, 3] = rng.integers(-8, 8, 3) * rng.choice([0.5, 1.0, 1.5, 0.3], 3)
+    target = np.diag([*rng.choice([1.0, 2.0, 0.5, -1.0, 4.0], 3), 1.0])
+    target[:3, 3] = rng.integers(-12, 12, 3) * rng.choice([0.5, 0.25, 1.0, 0.7], 3)
+    shape = tuple(int(n) for n in rng.integers(1, 14, 3))
+    to_source = voxel_transform(affine, target)
+    assert resample._axis_aligned(to_source)
+    got = resample_nearest(data, affine, shape, target, fill=fill)
+    general = resample._resample(
+        data,
+        to_source,
+        shape,
+        lambda ijk: sample_nearest(data, ijk, fill=fill),
+        dtype=data.dtype,
+        fill=fill,
+    )
+    np.testing.assert_array_equal(got, general)
+    assert got.dtype == general.dtype
+
+
+def test_a_rotated_map_is_not_read_axis_by_axis():
+    from glmreport.inputs import resample
+
+    angle = np.deg2rad(10)
+    rotated = np.eye(4)
+    rotated[:2, :2] = [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
+    assert not resample._axis_aligned(voxel_transform(np.eye(4), rotated))
+    assert resample._axis_aligned(voxel_transform(np.eye(4), np.diag([2.0, -1.0, 3.0, 1.0])))
+
+
 def test_world_to_voxels_inverts_the_affine():
     affine = np.array([[2.0, 0, 0, -10], [0, 3, 0, 5], [0, 0, 4, 1], [0, 0, 0, 1]])
     ijk = np.array([[0.0, 0, 0], [1.5, 2, -1]])

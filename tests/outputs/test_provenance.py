@@ -21,3 +21,12 @@ def test_versions_and_platform():
         "platform",
         "machine",
     }
+
+
+def test_versions_are_looked_up_once_and_handed_out_as_new_dicts(monkeypatch):
+    from importlib import metadata
+
+    first = package_versions()
+    first["numpy"] = "changed"
+    monkeypatch.setattr(metadata, "version", lambda name: "looked up again")
+    assert package_versions()["numpy"] == np.__version__

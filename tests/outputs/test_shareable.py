@@ -34,3 +34,23 @@ def test_caps():
     assert cap_title("short") == "short"
     text = cap_text("\u00e9" * 10, limit=5)
     assert text.startswith("\u00e9\u00e9\n") and "(truncated; 20 bytes" in text
+
+
+def test_paths_through_symbolic_links_and_no_resolving_when_plain(tmp_path: Path, monkeypatch):
+    from glmreport.outputs import shareable
+
+    real = tmp_path / "real"
+    (real / "data").mkdir(parents=True)
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    assert share_path(real / "data" / "a.nii.gz", link) == ("data/a.nii.gz", True)
+    assert share_path(link / "data" / "a.nii.gz", real) == ("data/a.nii.gz", True)
+    assert share_path(link, real) == (".", True)
+    assert share_path(tmp_path / "other" / "b.nii.gz", link) == ("b.nii.gz", False)
+
+    def no_resolving(path):
+        raise AssertionError(f"{path} resolved though the plain paths tell")
+
+    monkeypatch.setattr(shareable, "_resolved", no_resolving)
+    assert share_path(real / "data" / "a.nii.gz", real) == ("data/a.nii.gz", True)
+    assert share_path(real, real) == (".", True)

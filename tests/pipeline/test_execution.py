@@ -396,3 +396,71 @@ def test_a_pool_that_helps_while_starting_gives_the_same_results():
     for a, b in zip(expected, found, strict=True):
         assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
     assert os.getpid() not in places
+
+
+# ----------------------------------------------------------------------- forked workers
+
+FORKED = """
+import os, sys, threading
+sys.path.insert(0, {tests!r})
+from glmreport.pipeline.execution import LocalExecutor, SerialExecutor, can_fork
+from pipeline.test_execution import process_id, seeded_fit
+
+assert threading.active_count() == 1 and can_fork()
+with LocalExecutor(jobs=2, start_method="fork") as pool:
+    pool.start()  # the workers are forked now, before any thread of this process
+    assert pool.start_method == "fork" and pool._warm
+    found = pool.map(seeded_fit, range(6))
+    places = pool.map(process_id, range(4))
+expected = SerialExecutor().map(seeded_fit, range(6))
+for a, b in zip(expected, found, strict=True):
+    assert all((a[k] == b[k]).all() for k in a)
+assert os.getpid() not in places
+print("forked", len(set(places)))
+"""
+
+
+def test_forked_workers_start_at_once_and_give_the_same_results():
+    """In a process of one thread (a fresh interpreter), ``fork`` workers run the tasks."""
+    import subprocess
+
+    tests = str(Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED.format(tests=tests)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([tests, *sys.path])},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[0] == "forked"
+
+
+def test_a_process_with_threads_never_forks_its_workers():
+    """Another thread could hold a lock that a forked child would keep held forever: with a
+    thread running, a ``fork`` pool starts with the default method instead."""
+    import threading
+
+    from glmreport.pipeline.execution import can_fork
+
+    stop = threading.Event()
+    waiter = threading.Thread(target=stop.wait)
+    waiter.start()
+    try:
+        assert not can_fork()
+        expected = SerialExecutor().map(seeded_fit, range(4))
+        with LocalExecutor(jobs=2, start_method="fork") as pool:
+            pool.start()
+            assert pool._pool is None  # nothing forked
+            found = pool.map(seeded_fit, range(4))
+            assert pool.start_method in ("forkserver", "spawn")
+    finally:
+        stop.set()
+        waiter.join()
+    for a, b in zip(expected, found, strict=True):
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_unknown_start_methods_are_refused():
+    with pytest.raises(ValueError, match="'forkserver', 'spawn' or 'fork'"):
+        LocalExecutor(jobs=2, start_method="threads")

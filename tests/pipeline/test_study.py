@@ -123,12 +123,24 @@ def test_results_folder_layout_and_summary(dataset: Path, serial: Path):
 @pytest.mark.slow
 def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: Path):
     """About 15 s on 2 busy cores, nearly all of it starting the Dask cluster's worker
-    process. A study this small is fitted on threads of this process with ``jobs=2`` (said in
-    the log); the next test checks fits made by local pool workers."""
+    process. With another thread running, this process may not fork, and a study this small
+    is fitted on its threads with ``jobs=2`` (said in the log); the next tests check fits
+    made by forked and by pool workers."""
+    import threading
+
     distributed = pytest.importorskip("distributed")
     expected = _maps(serial)
     said: list[str] = []
-    pool = run(load_config(dataset / "study.yaml"), out=dataset / "pool", jobs=2, log=said.append)
+    stop = threading.Event()
+    waiter = threading.Thread(target=stop.wait)
+    waiter.start()
+    try:
+        pool = run(
+            load_config(dataset / "study.yaml"), out=dataset / "pool", jobs=2, log=said.append
+        )
+    finally:
+        stop.set()
+        waiter.join()
     assert "6 small runs: fitted on 2 threads of this process" in " ".join(said)
     with distributed.LocalCluster(
         n_workers=1,
@@ -147,6 +159,28 @@ def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: 
         assert got.keys() == expected.keys()
         for name, values in expected.items():
             np.testing.assert_array_equal(got[name], values, err_msg=name)
+
+
+def test_a_study_run_from_the_command_line_forks_its_workers(dataset: Path, serial: Path):
+    """``glmreport run`` is one thread when the fits start: the runs go to worker processes
+    forked from it (said in the log), and the maps are those of one process."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "glmreport", "run", "study.yaml", "--out", "forked", "--jobs=2"],
+        cwd=dataset,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "6 runs: fitted on 2 worker processes forked from this one" in done.stderr
+    expected, got = _maps(serial), _maps(dataset / "forked")
+    assert got.keys() == expected.keys()
+    for name, values in expected.items():
+        np.testing.assert_array_equal(got[name], values, err_msg=name)
 
 
 @pytest.mark.slow

@@ -10,8 +10,9 @@ output and draws no random number.
 
 - :class:`SerialExecutor`: one task after the other in this process (``jobs=1``; the easiest
   to debug, and what the tests of other modules use).
-- :class:`LocalExecutor`: a process pool started with ``forkserver`` (or ``spawn``), never
-  ``fork``, one BLAS thread per worker.
+- :class:`LocalExecutor`: a process pool started with ``forkserver`` (or ``spawn``), one BLAS
+  thread per worker; or forked from this process while it runs a single thread
+  (``start_method="fork"``, :func:`can_fork`): such workers start at once.
 - :class:`ThreadExecutor`: ``jobs`` threads of this process, for batches of short tasks
   (no worker to start; the tasks' heavy parts release the GIL).
 - :class:`DaskExecutor`: a Dask distributed cluster that the user started; closing the
@@ -40,7 +41,7 @@ from .cluster import (
     SchedulerUnreachableError,
     WorkerEnvironmentError,
 )
-from .executors import MAX_TASK_BYTES, Executor, LocalExecutor, SerialExecutor
+from .executors import MAX_TASK_BYTES, Executor, LocalExecutor, SerialExecutor, can_fork
 from .failures import RemoteTraceback, TaskError, TaskFailure, TaskInternalError, WorkerLostError
 from .settings import (
     DEFAULT_TIMEOUT,
@@ -76,6 +77,7 @@ __all__ = [
     "ThreadExecutor",
     "WorkerEnvironmentError",
     "WorkerLostError",
+    "can_fork",
     "check_address",
     "check_jobs",
     "check_timeout",

@@ -191,19 +191,25 @@ def run_here(fn: Callable[[T], R], item: T, index: int, name: str) -> Done:
 class LocalExecutor(Executor):
     """A pool of worker processes on this machine.
 
-    Workers start with ``forkserver`` where available, else ``spawn`` (never ``fork``: the
-    parent's threads and BLAS state must not be copied), with one BLAS thread each so that
-    ``jobs`` workers use ``jobs`` cores. The fork server imports the task's module once
-    (:func:`preload_modules`) and forks the workers from it, so they do not each import the
-    package again. The pool starts on first use and serves every batch
+    Workers start with ``forkserver`` where available, else ``spawn``, with one BLAS thread
+    each so that ``jobs`` workers use ``jobs`` cores. The fork server imports the task's module
+    once (:func:`preload_modules`) and forks the workers from it, so they do not each import
+    the package again. The pool starts on first use (or :meth:`start`) and serves every batch
     until :meth:`close`. At most ``2 * jobs`` tasks are in flight, so results that the
     caller has not consumed yet do not pile up.
+
+    ``start_method="fork"`` forks the workers from this process itself: they start at once,
+    with everything this process has imported. A process with threads must not fork (a lock
+    held by another thread stays held in the child forever), so ``fork`` is used only while
+    this process runs a single thread (:func:`can_fork`), checked when the workers start;
+    otherwise the pool falls back to the default method. Call :meth:`start` before starting
+    any thread (a progress bar starts one).
 
     Parameters
     ----------
     jobs : int, optional
         Worker processes; default the cores this process may use.
-    start_method : {'forkserver', 'spawn'}, optional
+    start_method : {'forkserver', 'spawn', 'fork'}, optional
     max_task_bytes : int
         Largest pickled task argument accepted.
     help_while_starting : bool
@@ -218,15 +224,16 @@ class LocalExecutor(Executor):
         self,
         jobs: int | None = None,
         *,
-        start_method: Literal["forkserver", "spawn"] | None = None,
+        start_method: Literal["forkserver", "spawn", "fork"] | None = None,
         max_task_bytes: int = MAX_TASK_BYTES,
         help_while_starting: bool = False,
     ) -> None:
         self.jobs = default_jobs() if jobs is None else check_jobs(jobs)
-        methods = multiprocessing.get_all_start_methods()
-        method = start_method or ("forkserver" if "forkserver" in methods else "spawn")
-        if method not in ("forkserver", "spawn"):
-            raise ValueError(f"start_method must be 'forkserver' or 'spawn', got {method!r}")
+        method = start_method or _default_method()
+        if method not in ("forkserver", "spawn", "fork"):
+            raise ValueError(
+                f"start_method must be 'forkserver', 'spawn' or 'fork', got {method!r}"
+            )
         self.start_method = method
         self.max_task_bytes = max_task_bytes
         self.help_while_starting = help_while_starting
@@ -234,14 +241,30 @@ class LocalExecutor(Executor):
         self._starter: threading.Thread | None = None
         self._pool: futures.ProcessPoolExecutor | None = None
 
+    def start(self) -> LocalExecutor:
+        """Start the pool now; forked workers (``start_method="fork"``) start at once.
+
+        Returns
+        -------
+        LocalExecutor
+            This executor.
+        """
+        if self._pool is None and self.start_method == "fork" and can_fork():
+            pool = self._get_pool()
+            _start_workers(pool, self.jobs)  # fork launches every worker before any thread
+        return self
+
     def _get_pool(self, fn: Callable[..., Any] | None = None) -> futures.ProcessPoolExecutor:
         if self._pool is None:
+            if self.start_method == "fork" and not can_fork():
+                self.start_method = _default_method()
             context = multiprocessing.get_context(self.start_method)
             if self.start_method == "forkserver":
                 context.set_forkserver_preload(preload_modules(fn))
             self._pool = futures.ProcessPoolExecutor(
                 max_workers=self.jobs, mp_context=context, initializer=init_worker
             )
+            self._warm = self.start_method == "fork"
         return self._pool
 
     def _outcomes(
@@ -332,6 +355,16 @@ class LocalExecutor(Executor):
             starter.join()  # the pool cannot shut down while a worker is being started
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _default_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def can_fork() -> bool:
+    """Whether worker processes may be forked from this process now: the platform forks and
+    this process runs one thread (no lock of another thread can be copied held)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def preload_modules(fn: Callable[..., Any] | None) -> list[str]:
