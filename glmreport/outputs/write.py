@@ -126,9 +126,14 @@ def _float_tsv(table: pd.DataFrame) -> str | None:
         return None  # pandas quotes, formats or stacks such labels
     if any(dtype != np.float64 for dtype in table.dtypes):
         return None
+    values = table.to_numpy()
     lines = ["\t".join(header)]
-    for row in table.to_numpy().tolist():
-        lines.append("\t".join("n/a" if x != x else FLOAT_FORMAT % x for x in row))
+    if np.isnan(values).any():
+        for row in values.tolist():
+            lines.append("\t".join("n/a" if x != x else FLOAT_FORMAT % x for x in row))
+    else:  # one format operation per row
+        row_format = "\t".join([FLOAT_FORMAT] * len(header))
+        lines += [row_format % tuple(row) for row in values.tolist()]
     return "\n".join(lines) + "\n"
 
 

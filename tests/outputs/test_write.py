@@ -102,6 +102,15 @@ def test_float_tables_are_written_as_pandas_writes_them(tmp_path):
     assert _float_tsv(frame) == expected
     write_tsv(tmp_path / "design.tsv", frame)
     assert (tmp_path / "design.tsv").read_bytes() == expected.encode("utf-8")
+    no_nan = frame.fillna(7.25)  # formatted a row at a time
+    assert _float_tsv(no_nan) == no_nan.to_csv(
+        sep="\t", index=False, na_rep="n/a", float_format="%.6g"
+    )
+    assert (
+        _float_tsv(no_nan.iloc[:0])
+        == "\t".join(frame.columns) + "\n"
+        == no_nan.iloc[:0].to_csv(sep="\t", index=False, float_format="%.6g")
+    )
     # anything else goes through pandas: other dtypes, names the csv writer quotes
     mixed = frame.assign(name="x")
     quoted = frame.rename(columns={"face": 'fa"ce'})

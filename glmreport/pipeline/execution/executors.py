@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import multiprocessing
 import pickle
+import sys
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -200,8 +201,8 @@ class LocalExecutor(Executor):
 
     ``start_method="fork"`` forks the workers from this process itself: they start at once,
     with everything this process has imported. A process with threads must not fork (a lock
-    held by another thread stays held in the child forever), so ``fork`` is used only while
-    this process runs a single thread (:func:`can_fork`), checked when the workers start;
+    held by another thread stays held in the child forever), so ``fork`` is used only on Linux
+    while this process runs a single thread (:func:`can_fork`), checked when the workers start;
     otherwise the pool falls back to the default method. Call :meth:`start` before starting
     any thread (a progress bar starts one).
 
@@ -362,9 +363,11 @@ def _default_method() -> str:
 
 
 def can_fork() -> bool:
-    """Whether worker processes may be forked from this process now: the platform forks and
-    this process runs one thread (no lock of another thread can be copied held)."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    """Whether worker processes may be forked from this process now: on Linux (macOS system
+    libraries, such as the Accelerate BLAS of NumPy's wheels, are not safe to use after a
+    fork), while this process runs one thread (no lock of another thread can be copied held).
+    """
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def preload_modules(fn: Callable[..., Any] | None) -> list[str]:
