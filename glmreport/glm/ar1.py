@@ -47,7 +47,7 @@ from .threads import for_each_block
 #: its residuals stay in cache-sized pieces, and memory beyond the data stays small).
 _BLOCK_VALUES = 512 * 1024
 #: Bytes of whitened designs whose pseudo-inverses are taken in one call (the call holds
-#: about four times this).
+#: about five times this).
 PINV_STACK_BYTES = 8 << 20
 
 
@@ -194,7 +194,7 @@ def group_solvers(x: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.nda
     n, p = x.shape
     solve = np.empty((values.size, p, n))
     cov = np.empty((values.size, p, p))
-    step = max(1, PINV_STACK_BYTES // (8 * n * p))
+    step = max(1, PINV_STACK_BYTES // max(1, 8 * n * p))
     for lo in range(0, values.size, step):
         r = values[lo : lo + step, None, None]
         whitened = np.empty((r.shape[0], n, p))

@@ -281,7 +281,7 @@ def confound_columns(path: str | Path) -> list[str]:
     The header line is split on tabs and a row after it is required, without reading the
     table: a study checks every run's confound names before fitting any. A header that
     pandas would rewrite (a byte-order mark, empty or repeated names), a quote in the first
-    two lines, a blank first row or a file that cannot be read this way goes through
+    two lines, a blank header or first row or a file that cannot be read this way goes through
     :func:`read_confounds`, so names and errors are always those of the full read.
 
     Raises
@@ -298,6 +298,7 @@ def confound_columns(path: str | Path) -> list[str]:
     names = header.rstrip("\r\n").split("\t")
     plain = (
         header.endswith("\n")
+        and header.strip(" \r\n")  # pandas skips a line of spaces as blank
         and row.strip(" \t\r\n")
         and not any(c in header + row for c in '"\ufeff')
         and all(names)

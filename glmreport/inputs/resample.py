@@ -16,8 +16,10 @@ is read there, in one of two ways:
 
 Grids that differ only by a whole-voxel shift (same voxel axes and sizes; the shift within
 1e-3 voxel of an integer) are copied block-wise, which gives the same values as both rules.
-Whole grids are resampled one target slice at a time: memory grows with a slice, not with
-the volume.
+Whole grids are resampled one target slice at a time (memory grows with a slice, not with
+the volume), except by the nearest rule on an axis-aligned map (each target axis read from
+one source axis, as between MNI grids of different voxel sizes), which is gathered axis by
+axis in one step (a temporary the size of the target volume).
 """
 
 from __future__ import annotations

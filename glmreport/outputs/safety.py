@@ -365,16 +365,38 @@ def _acquire(path: Path, target: Path) -> int:
     raise _busy(target, "")
 
 
+#: Descriptors of the locks this process holds. A process forked from it (a study's workers)
+#: closes its copies at once: a lock is released only when every copy is closed, so a worker
+#: outliving a killed run would otherwise keep its folder locked.
+_HELD_LOCKS: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    for fd in _HELD_LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited_locks)
+
+
 @contextmanager
 def output_lock(target: Path) -> Iterator[Path]:
-    """Hold the lock of a results folder; a second holder gets an OutputError at once."""
+    """Hold the lock of a results folder; a second holder gets an OutputError at once.
+
+    Processes forked while it is held do not hold it.
+    """
     path = lock_path(target)
     fd = _acquire(path, target)
+    _HELD_LOCKS.add(fd)
     try:
         yield path
     finally:
         with contextlib.suppress(OSError):
             path.unlink()  # still locked: a waiting run then retries on a fresh file
+        _HELD_LOCKS.discard(fd)
         os.close(fd)
 
 

@@ -43,7 +43,6 @@ from .execution import (
     Executor,
     LocalExecutor,
     ThreadExecutor,
-    can_fork,
     default_jobs,
     make_executor,
     run_tasks,
@@ -246,9 +245,11 @@ def fit_subjects(
             names.append(run.label)
             owners[run.label] = subject
     if tasks:
-        pool = _executor(tasks, jobs, scheduler, context["log"])
-        collector.start(len(set(owners[n].id for n in names)))  # after forking: a bar is a thread
-        with pool as executor, contextlib.closing(collector):
+        with (
+            _executor(tasks, jobs, scheduler, context["log"]) as executor,
+            contextlib.closing(collector),
+        ):
+            collector.start(len({owners[n].id for n in names}))  # after forking: a bar is a thread
             done = run_tasks(
                 executor,
                 fit_run,
@@ -272,12 +273,10 @@ def _executor(
     count = min(default_jobs() if jobs is None else jobs, len(tasks))
     if scheduler is not None or count == 1:
         return make_executor(count, scheduler)
-    if can_fork():
-        pool = LocalExecutor(count, start_method="fork").start()
-        if pool.start_method == "fork":
-            log(f"{len(tasks)} runs: fitted on {count} worker processes forked from this one")
-            return pool
-        pool.close()
+    pool = LocalExecutor(count, start_method="fork").start()
+    if pool.start_method == "fork":
+        log(f"{len(tasks)} runs: fitted on {count} worker processes forked from this one")
+        return pool
     if voxel_scans(tasks) < SMALL_STUDY:
         log(
             f"{len(tasks)} small runs: fitted on {count} threads of this process "

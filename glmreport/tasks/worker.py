@@ -7,6 +7,7 @@ tasks, and a Dask worker may run several at once in threads.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -31,10 +32,30 @@ _BLAS_ENV = (
 
 
 def init_worker() -> None:
-    """Pool worker initializer: one BLAS/OpenMP thread in this process, whatever loads later."""
+    """Pool worker initializer: one BLAS/OpenMP thread in this process, whatever loads later;
+    the default action for SIGTERM and SIGHUP (a worker forked from ``glmreport run`` would
+    otherwise keep the command's handlers, which end the run as if it had been stopped); on
+    Linux, SIGTERM when the process that started it dies, so no worker outlives a killed run.
+    """
     for name in _BLAS_ENV:
         os.environ[name] = "1"
     blas_controller().limit(limits=1, user_api="blas")
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        _end_with_parent()
+
+
+def _end_with_parent() -> None:
+    """Ask Linux for SIGTERM when the parent process dies (``prctl(PR_SET_PDEATHSIG)``)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        pass
 
 
 def call_task(

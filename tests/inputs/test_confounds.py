@@ -179,6 +179,10 @@ def test_read_confounds_errors(tmp_path: Path):
         "a\tb\n\n",
         "",
         'a\tb\n"1\t2\n',  # an unclosed quote in the first row
+        "  \na\tb\n1\t2\n",  # a header line of spaces: pandas skips it
+        "   \n1\t2\n",
+        "  \r\na\tb\r\n1\t2\r\n",
+        "\t\na\tb\n1\t2\n",
     ],
 )
 def test_confound_columns_are_those_of_the_full_read(tmp_path: Path, text: str):

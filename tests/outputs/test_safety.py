@@ -195,3 +195,42 @@ def test_resolve_inside_refuses_a_link_leading_outside(tmp_path):
     (folder / "leak.tsv").symlink_to(secret)
     with pytest.raises(InputError, match=r"summary.json: tables\[0\]: .* leads outside"):
         resolve_inside(folder, "leak.tsv", what="tables[0]")
+
+
+HOLD_AND_FORK = """
+import os, sys, time
+from pathlib import Path
+from glmreport.outputs.safety import output_lock
+with output_lock(Path(sys.argv[1])):
+    child = os.fork()
+    if child == 0:
+        time.sleep(60)
+        os._exit(0)
+    print(child, flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "register_at_fork"), reason="no fork on this platform")
+def test_a_killed_run_leaves_no_lock_behind_in_the_processes_it_forked(tmp_path):
+    """A study's workers are forked while the lock is held: they drop their copy at once, so
+    when the run is killed (its lock file left behind) the folder is free for the next run."""
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "results"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_AND_FORK, str(target)], stdout=subprocess.PIPE, text=True
+    )
+    child = int(holder.stdout.readline())
+    try:
+        holder.kill()  # SIGKILL: no clean-up, the lock file stays
+        holder.wait(timeout=30)
+        assert lock_path(target).exists()
+        os.kill(child, 0)  # the forked child is still alive
+        with output_lock(target):
+            pass
+    finally:
+        os.kill(child, signal.SIGKILL)
+        holder.stdout.close()

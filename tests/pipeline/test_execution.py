@@ -97,6 +97,20 @@ def process_id(_: int) -> int:
     return os.getpid()
 
 
+def signal_state(_: int) -> tuple[bool, int]:
+    """Whether SIGTERM has its default action here, and the signal asked for on the parent's
+    death (Linux ``prctl(PR_GET_PDEATHSIG)``; 0 elsewhere)."""
+    import ctypes
+    import signal
+
+    default = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    if not sys.platform.startswith("linux"):
+        return default, 0
+    value = ctypes.c_int(0)
+    ctypes.CDLL(None).prctl(2, ctypes.byref(value), 0, 0, 0)  # 2: PR_GET_PDEATHSIG
+    return default, value.value
+
+
 def die(_: int) -> int:
     """Kill the worker process running the task."""
     os._exit(3)
@@ -401,17 +415,20 @@ def test_a_pool_that_helps_while_starting_gives_the_same_results():
 # ----------------------------------------------------------------------- forked workers
 
 FORKED = """
-import os, sys, threading
+import os, signal, sys, threading
 sys.path.insert(0, {tests!r})
 from glmreport.pipeline.execution import LocalExecutor, SerialExecutor, can_fork
-from pipeline.test_execution import process_id, seeded_fit
+from pipeline.test_execution import process_id, seeded_fit, signal_state
 
 assert threading.active_count() == 1 and can_fork()
+signal.signal(signal.SIGTERM, lambda *_: None)  # as the command line's handler
 with LocalExecutor(jobs=2, start_method="fork") as pool:
     pool.start()  # the workers are forked now, before any thread of this process
     assert pool.start_method == "fork" and pool._warm
     found = pool.map(seeded_fit, range(6))
     places = pool.map(process_id, range(4))
+    states = pool.map(signal_state, range(2))
+assert states == [(True, int(signal.SIGTERM))] * 2, states
 expected = SerialExecutor().map(seeded_fit, range(6))
 for a, b in zip(expected, found, strict=True):
     assert all((a[k] == b[k]).all() for k in a)
@@ -420,8 +437,10 @@ print("forked", len(set(places)))
 """
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
 def test_forked_workers_start_at_once_and_give_the_same_results():
-    """In a process of one thread (a fresh interpreter), ``fork`` workers run the tasks."""
+    """In a process of one thread (a fresh interpreter), ``fork`` workers run the tasks, with
+    SIGTERM's default action and a SIGTERM asked for when their parent dies."""
     import subprocess
 
     tests = str(Path(__file__).resolve().parents[1])

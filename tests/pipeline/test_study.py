@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import nibabel as nib
@@ -161,11 +162,11 @@ def test_local_pool_and_dask_cluster_give_identical_maps(dataset: Path, serial: 
             np.testing.assert_array_equal(got[name], values, err_msg=name)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
 def test_a_study_run_from_the_command_line_forks_its_workers(dataset: Path, serial: Path):
     """``glmreport run`` is one thread when the fits start: the runs go to worker processes
     forked from it (said in the log), and the maps are those of one process."""
     import subprocess
-    import sys
 
     done = subprocess.run(
         [sys.executable, "-m", "glmreport", "run", "study.yaml", "--out", "forked", "--jobs=2"],

@@ -250,9 +250,17 @@ class LocalExecutor(Executor):
         LocalExecutor
             This executor.
         """
-        if self._pool is None and self.start_method == "fork" and can_fork():
-            pool = self._get_pool()
+        if self._pool is not None or self.start_method != "fork":
+            return self
+        if not can_fork():
+            self.start_method = _default_method()
+            return self
+        pool = self._get_pool()
+        try:
             _start_workers(pool, self.jobs)  # fork launches every worker before any thread
+        except BaseException:
+            self._discard_pool()
+            raise
         return self
 
     def _get_pool(self, fn: Callable[..., Any] | None = None) -> futures.ProcessPoolExecutor:
@@ -363,11 +371,19 @@ def _default_method() -> str:
 
 
 def can_fork() -> bool:
-    """Whether worker processes may be forked from this process now: on Linux (macOS system
-    libraries, such as the Accelerate BLAS of NumPy's wheels, are not safe to use after a
-    fork), while this process runs one thread (no lock of another thread can be copied held).
+    """Whether worker processes may be forked from this process now.
+
+    On Linux (macOS system libraries, such as the Accelerate BLAS of NumPy's wheels, are not
+    safe to use after a fork), with Python 3.10.5 or later (earlier, a fork pool could fork
+    workers after starting its own threads), while this process runs one Python thread (no
+    lock of another thread can be copied held; native threads of libraries such as
+    OpenBLAS's handle a fork themselves).
     """
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    return (
+        sys.platform.startswith("linux")
+        and sys.version_info >= (3, 10, 5)
+        and threading.active_count() == 1
+    )
 
 
 def preload_modules(fn: Callable[..., Any] | None) -> list[str]:
