@@ -16,6 +16,11 @@ The synthetic BIDS + fMRIPrep study of :func:`glmreport.datasets.study.write_stu
   processes on 127.0.0.1 (started before timing; its workers import glmreport on their first
   task, inside the timing).
 
+The ``glmreport command`` line is ``glmreport run study.yaml --jobs N --no-report`` as a user
+types it (``python -m glmreport``), timed from outside as a whole process, against nilearn's
+whole process: the fresh-process ratio, as ``bench_first_level.py`` and
+``bench_second_level.py`` time the command too.
+
 Both tools are measured the same way: each run is a fresh subprocess that imports its tool,
 then times its work (``work``: imports excluded; its CPU time, all threads of the process,
 is what survives a busy machine); ``process`` is the whole subprocess (start,
@@ -120,6 +125,15 @@ def _spawn(tool: str, folder: Path, jobs: int, scheduler: str | None, out: str =
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "process": process, "cpu": cpu}
 
 
+def _command(folder: Path, jobs: int, out: str) -> dict:
+    """``glmreport run study.yaml`` as a user types it: wall, CPU and peak RSS of the process."""
+    from harness import run_fresh
+
+    cmd = [sys.executable, "-m", "glmreport", "run", "study.yaml", "--out", out]
+    cmd += ["--jobs", str(jobs), "--no-report", "-q"]
+    return run_fresh(cmd, cwd=str(folder), env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -173,9 +187,11 @@ def main() -> None:
             f"processes, alternated; load average before: {_load()}"
         )
         runs: dict[str, list[dict]] = {"nilearn": [], "glmreport": []}
+        command: list[dict] = []
         for i in range(args.repeat):
             runs["nilearn"].append(_spawn("nilearn", folder, 1, None))
             runs["glmreport"].append(_spawn("glmreport", folder, args.jobs, None, f"out-{i}"))
+            command.append(_command(folder, args.jobs, f"cli-{i}"))
         if args.dask:
             from distributed import LocalCluster
 
@@ -194,6 +210,14 @@ def main() -> None:
         for name, results in runs.items():
             jobs = "" if name == "nilearn" else f" (jobs {args.jobs})"
             print(_line(name + jobs, results, base))
+        process = statistics.median(r["process"] for r in runs["nilearn"])
+        wall = statistics.median(r["wall"] for r in command)
+        print(
+            f"{'glmreport command':23s} process {wall:6.2f} s "
+            f"(CPU {statistics.median(r['cpu'] for r in command):5.2f} s)  peak RSS "
+            f"{max(r['peak_mb'] for r in command):4.0f} MiB  nilearn process / this = "
+            f"{process / wall:5.2f}x"
+        )
         print(f"load average after: {_load()}")
         theirs = np.asarray(nib.load(folder / "nilearn_z.nii.gz").dataobj, dtype=float)
         for name in ("glmreport", "dask"):

@@ -76,8 +76,8 @@ def prepare_events(
     extra = [str(c) for c in events.columns if c not in (*EVENT_COLUMNS, "modulation")]
     if extra:
         notes.append(f"{source}: columns ignored: {', '.join(extra)}")
-    trial = events["trial_type"]
-    absent = trial.isna().to_numpy() | trial.astype(str).str.strip().isin(("n/a", "")).to_numpy()
+    trial = events["trial_type"].to_numpy(dtype=object)
+    absent = pd.isna(trial) | np.isin([str(v).strip() for v in trial], ("n/a", ""))
     numbers = np.flatnonzero(~absent) + 1  # file rows of the kept events
     if absent.any():
         dropped = ", ".join(str(int(i) + 1) for i in np.flatnonzero(absent)[:5])
@@ -87,10 +87,10 @@ def prepare_events(
             f"(rows {dropped}{more})"
         )
         events = events.loc[~absent]
-    out = pd.DataFrame({"trial_type": events["trial_type"].to_numpy()})
-    for col, default in (("onset", None), ("duration", None), ("modulation", 1.0)):
-        if col not in events.columns:
-            out[col] = default
+    columns: dict[str, np.ndarray] = {"trial_type": events["trial_type"].to_numpy()}
+    for col in ("onset", "duration", "modulation"):
+        if col not in events.columns:  # modulation: 1 for every event
+            columns[col] = np.ones(len(events))
             continue
         values = events[col]
         if not is_numeric_dtype(values):
@@ -103,22 +103,20 @@ def prepare_events(
                 f"{source}: column {col!r} must hold finite numbers; rows {rows} do not "
                 "(missing values, n/a, are not allowed there)."
             )
-        out[col] = arr
-    negative = np.flatnonzero(out["duration"].to_numpy() < 0)
+        columns[col] = arr
+    negative = np.flatnonzero(columns["duration"] < 0)
     if negative.size:
         rows = ", ".join(str(int(numbers[i])) for i in negative[:5])
         raise DesignError(f"{source}: durations must be >= 0 seconds; rows {rows} are negative.")
+    out = pd.DataFrame(columns)  # one frame, built once
     keys = list(zip(*(out[c].tolist() for c in _EVENT_KEY), strict=True))
-    merged = (
-        out.groupby(_EVENT_KEY, sort=False).agg({"modulation": "sum"}).reset_index()
-        if len(set(keys)) != len(keys)
-        else out  # no duplicated event: grouping would give this table back
+    if len(set(keys)) == len(keys):
+        return out, notes  # no duplicated event: grouping would give this table back
+    merged = out.groupby(_EVENT_KEY, sort=False).agg({"modulation": "sum"}).reset_index()
+    notes.append(
+        f"{source}: {len(out) - len(merged)} duplicated events (same trial_type, onset and "
+        "duration) were merged, their modulations summed"
     )
-    if len(merged) != len(out):
-        notes.append(
-            f"{source}: {len(out) - len(merged)} duplicated events (same trial_type, onset and "
-            "duration) were merged, their modulations summed"
-        )
     return merged[["trial_type", "onset", "duration", "modulation"]], notes
 
 
@@ -160,7 +158,8 @@ def select_confounds(
         out = picked.astype(np.float64)  # already numbers (a study's selected confounds)
     else:
         out = picked.apply(pd.to_numeric, errors="coerce").astype(np.float64)
-    bad = [c for c in cols if not np.isfinite(out[c].to_numpy()).all()]
+    finite = np.isfinite(out.to_numpy()).all(axis=0)  # one pass over the whole table
+    bad = [c for c, ok in zip(cols, finite, strict=True) if not ok]
     if bad:
         raise DesignError(
             f"{source}: confound columns {', '.join(bad)} contain missing, non-numeric or "

@@ -245,7 +245,9 @@ def spike_regressors(fd: np.ndarray, threshold: float) -> pd.DataFrame:
     return pd.DataFrame(spikes, columns=names)
 
 
-def read_confounds(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
+def read_confounds(
+    path: str | Path, *, nrows: int | None = None, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Read an fMRIPrep confounds TSV as text (``n/a`` kept), one row per scan.
 
     Parameters
@@ -253,6 +255,9 @@ def read_confounds(path: str | Path, *, nrows: int | None = None) -> pd.DataFram
     path : str or Path
     nrows : int, optional
         Read only the first rows (``1``: the column names and a check that a row exists).
+    columns : sequence of str, optional
+        Read only these columns (names of the file's header, :func:`confound_columns`), in
+        the file's order; a file has a hundred or more, a run uses a few.
 
     Raises
     ------
@@ -261,8 +266,19 @@ def read_confounds(path: str | Path, *, nrows: int | None = None) -> pd.DataFram
     """
     path = Path(path)
     try:
-        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, nrows=nrows)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        table = pd.read_csv(
+            path,
+            sep="\t",
+            dtype=str,
+            keep_default_na=False,
+            nrows=nrows,
+            usecols=None if columns is None else list(columns),
+        )
+    except (
+        OSError,
+        ValueError,  # pandas' ParserError and EmptyDataError, and columns the file lacks
+        UnicodeDecodeError,
+    ) as exc:
         raise ConfoundError(
             f"cannot read confounds table {str(path)[-160:]}: {str(exc)[:160]}"
         ) from None
@@ -289,12 +305,21 @@ def confound_columns(path: str | Path) -> list[str]:
     ConfoundError
         The file is missing, unreadable or has no rows.
     """
+    names = _plain_header(path)
+    if names is None:
+        return [str(c) for c in read_confounds(path, nrows=1).columns]
+    return names
+
+
+def _plain_header(path: str | Path) -> list[str] | None:
+    """The header's names when pandas reads them as they are written (see
+    :func:`confound_columns`), else None."""
     try:
         with open(path, encoding="utf-8", newline="") as fh:
             header = fh.readline(_MAX_HEADER_CHARS)
             row = fh.readline(_MAX_HEADER_CHARS)
     except (OSError, UnicodeDecodeError):
-        header = row = ""
+        return None
     names = header.rstrip("\r\n").split("\t")
     plain = (
         header.endswith("\n")
@@ -304,9 +329,24 @@ def confound_columns(path: str | Path) -> list[str]:
         and all(names)
         and len(set(names)) == len(names)
     )
-    if not plain:
-        return [str(c) for c in read_confounds(path, nrows=1).columns]
-    return names
+    return names if plain else None
+
+
+def study_confounds_table(
+    path: str | Path, patterns: Sequence[str], *, scrub: bool, source: str
+) -> pd.DataFrame:
+    """The confounds table of a run, as far as :func:`select_study_confounds` reads it.
+
+    The columns matching ``patterns`` and ``framewise_displacement`` are read (the names are
+    checked on the header first, with the messages of the whole table). A header that pandas
+    would rewrite (see :func:`confound_columns`), or a run that scrubs without that column
+    (its message names the nearest columns), is read whole.
+    """
+    names = _plain_header(path)
+    if names is None or (scrub and FD_COLUMN not in names):
+        return read_confounds(path)
+    chosen = set(match_confounds(names, patterns, source=source)) | {FD_COLUMN}
+    return read_confounds(path, columns=[n for n in names if n in chosen])
 
 
 def select_study_confounds(

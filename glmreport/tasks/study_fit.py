@@ -34,7 +34,13 @@ from ..glm.first_level import check_design, make_first_level_design, make_frame_
 from ..glm.results import ContrastResult
 from ..glm.scaling import percent_signal_change
 from ..inputs.bids import StudyRun
-from ..inputs.confounds import FD_COLUMN, confound_values, read_confounds, select_study_confounds
+from ..inputs.confounds import (
+    FD_COLUMN,
+    confound_values,
+    read_confounds,
+    select_study_confounds,
+    study_confounds_table,
+)
 from ..inputs.images import load_image, sha256
 from ..inputs.masking import build_mask, mask_from_file
 from ..inputs.smoothing import smooth
@@ -122,7 +128,15 @@ def _design(task: RunTask, n_scans: int) -> tuple[object, list[str], np.ndarray 
     events, notes = read_events(run.events, run.label)
     confounds, fd = None, None
     if run.confounds is not None:
-        table = read_confounds(run.confounds)
+        if settings.confounds:
+            table = study_confounds_table(
+                run.confounds,
+                settings.confounds,
+                scrub=settings.scrub_fd is not None,
+                source=run.label,
+            )
+        else:
+            table = read_confounds(run.confounds)
         if FD_COLUMN in table.columns:
             fd = confound_values(table, [FD_COLUMN], source=run.label)[FD_COLUMN].to_numpy()
         if settings.confounds or settings.scrub_fd is not None:

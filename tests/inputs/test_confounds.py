@@ -18,13 +18,14 @@ from glmreport.inputs.confounds import (
     read_confounds,
     select_study_confounds,
     spike_regressors,
+    study_confounds_table,
 )
 
 RUN = f"sub-01_task-{TASK}_run-1"
 
 
 @pytest.fixture(scope="module")
-def table(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+def confounds_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = write_study(
         tmp_path_factory.mktemp("study") / "bids",
         n_subjects=1,
@@ -34,7 +35,12 @@ def table(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
         voxel_mm=10.0,
     )
     path = root / "derivatives" / "fmriprep" / "sub-01" / "func"
-    return read_confounds(path / f"{RUN}_desc-confounds_timeseries.tsv")
+    return path / f"{RUN}_desc-confounds_timeseries.tsv"
+
+
+@pytest.fixture(scope="module")
+def table(confounds_path: Path) -> pd.DataFrame:
+    return read_confounds(confounds_path)
 
 
 def test_names_and_globs_keep_the_file_order(table: pd.DataFrame):
@@ -205,6 +211,41 @@ def test_confound_columns_errors(tmp_path: Path):
     latin.write_bytes("caf\xe9\tb\n1\t2\n".encode("latin-1"))
     with pytest.raises(ConfoundError, match="cannot read confounds table"):
         confound_columns(latin)
+
+
+@pytest.mark.parametrize("scrub", [None, 0.5])
+def test_a_runs_columns_alone_give_the_selection_of_the_whole_table(confounds_path: Path, scrub):
+    """Reading only the matched columns and FD: the same confounds, spikes and notes."""
+    path = confounds_path
+    patterns = ["trans_*", "rot_?", "a_comp_cor_0[0-2]"]
+    whole = select_study_confounds(
+        read_confounds(path), patterns, source=RUN, fd_threshold=scrub, n_scans=80
+    )
+    table = study_confounds_table(path, patterns, scrub=scrub is not None, source=RUN)
+    assert "framewise_displacement" in table.columns
+    assert set(table.columns) < set(read_confounds(path).columns)
+    part = select_study_confounds(table, patterns, source=RUN, fd_threshold=scrub, n_scans=80)
+    pd.testing.assert_frame_equal(part[0], whole[0])
+    assert part[1] == whole[1]
+
+
+def test_a_runs_columns_are_checked_with_the_whole_header(tmp_path: Path, confounds_path: Path):
+    path = confounds_path
+    with pytest.raises(UnknownConfoundError) as whole:
+        select_study_confounds(read_confounds(path), ["trans_q"], source=RUN)
+    with pytest.raises(UnknownConfoundError) as part:
+        study_confounds_table(path, ["trans_q"], scrub=False, source=RUN)
+    assert str(part.value) == str(whole.value)
+    # no framewise displacement to scrub with: the whole table, for its nearest names
+    no_fd = tmp_path / "no_fd.tsv"
+    no_fd.write_text(path.read_text().replace("framewise_displacement", "fd_power"))
+    table = study_confounds_table(no_fd, ["trans_x"], scrub=True, source=RUN)
+    pd.testing.assert_frame_equal(table, read_confounds(no_fd))
+    # repeated names, which pandas renames: the whole table
+    repeated = tmp_path / "repeated.tsv"
+    repeated.write_text("trans_x\ttrans_x\tframewise_displacement\n1\t2\tn/a\n")
+    table = study_confounds_table(repeated, ["trans_x*"], scrub=False, source=RUN)
+    assert list(table.columns) == ["trans_x", "trans_x.1", "framewise_displacement"]
 
 
 def test_confound_values_in_one_pass_equal_column_by_column():
