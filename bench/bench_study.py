@@ -168,8 +168,11 @@ def main() -> None:
 
     import nibabel as nib
     import numpy as np
+    from harness import compile_package
 
     from glmreport.datasets.study import write_study
+
+    compile_package()  # as an install compiles it (see harness.compile_package)
 
     with tempfile.TemporaryDirectory(prefix="bench-study-") as tmp:
         folder = Path(tmp)
