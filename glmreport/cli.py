@@ -412,8 +412,10 @@ def entry() -> None:
 
     Before exiting, every object is frozen out of garbage collection (:func:`gc.freeze`), so
     that the interpreter's last collection does not walk the whole heap (about 0.2 s after a
-    run) to free memory that the operating system takes back anyway; finalizers, ``atexit``
-    hooks and the flushing of open files happen as usual.
+    run) to free memory that the operating system takes back anyway. ``atexit`` hooks (temporary
+    folders among them) and the flushing of the standard streams happen as usual; finalizers of
+    objects left in reference cycles at exit do not run (glmreport closes its files, pools and
+    clients before returning and relies on no such finalizer).
     """
     global _OWN_PROCESS
     _OWN_PROCESS = True

@@ -77,7 +77,9 @@ def prepare_events(
     if extra:
         notes.append(f"{source}: columns ignored: {', '.join(extra)}")
     trial = events["trial_type"].to_numpy(dtype=object)
-    absent = pd.isna(trial) | np.isin([str(v).strip() for v in trial], ("n/a", ""))
+    absent = pd.isna(trial) | np.fromiter(
+        (_text(v).strip() in ("n/a", "") for v in trial), dtype=bool, count=len(trial)
+    )
     numbers = np.flatnonzero(~absent) + 1  # file rows of the kept events
     if absent.any():
         dropped = ", ".join(str(int(i) + 1) for i in np.flatnonzero(absent)[:5])
@@ -120,6 +122,11 @@ def prepare_events(
     return merged[["trial_type", "onset", "duration", "modulation"]], notes
 
 
+def _text(value: object) -> str:
+    """A cell as text, as pandas' ``astype(str)`` gives it (bytes decoded as UTF-8)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def select_confounds(
     confounds: pd.DataFrame, columns: Sequence[str] | None = None, *, source: str = "confounds"
 ) -> pd.DataFrame:
@@ -159,7 +166,10 @@ def select_confounds(
     else:
         out = picked.apply(pd.to_numeric, errors="coerce").astype(np.float64)
     finite = np.isfinite(out.to_numpy()).all(axis=0)  # one pass over the whole table
-    bad = [c for c, ok in zip(cols, finite, strict=True) if not ok]
+    ok: dict[str, bool] = {}  # by name: a repeated name is every column it labels
+    for name, column_ok in zip(out.columns, finite, strict=True):
+        ok[name] = ok.get(name, True) and bool(column_ok)
+    bad = [c for c in cols if not ok[c]]
     if bad:
         raise DesignError(
             f"{source}: confound columns {', '.join(bad)} contain missing, non-numeric or "

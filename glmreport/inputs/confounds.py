@@ -337,16 +337,34 @@ def study_confounds_table(
 ) -> pd.DataFrame:
     """The confounds table of a run, as far as :func:`select_study_confounds` reads it.
 
-    The columns matching ``patterns`` and ``framewise_displacement`` are read (the names are
-    checked on the header first, with the messages of the whole table). A header that pandas
-    would rewrite (see :func:`confound_columns`), or a run that scrubs without that column
-    (its message names the nearest columns), is read whole.
+    The columns matching ``patterns`` and ``framewise_displacement`` are read. The whole
+    table is read instead, so that errors are those of the whole table in their order, when
+    the header is one pandas would rewrite (see :func:`confound_columns`), a row has more or
+    fewer cells than the header or a cell holds a quote, a name or pattern matches no column,
+    or a run scrubs without that column (its message names the nearest columns).
     """
     names = _plain_header(path)
-    if names is None or (scrub and FD_COLUMN not in names):
+    if names is None or (scrub and FD_COLUMN not in names) or not _rectangular(path, len(names)):
         return read_confounds(path)
-    chosen = set(match_confounds(names, patterns, source=source)) | {FD_COLUMN}
+    try:
+        chosen = set(match_confounds(names, patterns, source=source)) | {FD_COLUMN}
+    except ConfoundError:  # raised by select_study_confounds, after its other checks
+        return read_confounds(path)
     return read_confounds(path, columns=[n for n in names if n in chosen])
+
+
+def _rectangular(path: str | Path, n_columns: int) -> bool:
+    """Every line holds ``n_columns`` cells and no quote: reading some columns then refuses
+    nothing that reading all of them would (pandas ignores the extra cells of a row outside
+    the columns it is asked for)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return False
+    if b'"' in data:
+        return False
+    tabs = n_columns - 1
+    return all(line.count(b"\t") == tabs for line in data.split(b"\n") if line.rstrip(b"\r"))
 
 
 def select_study_confounds(

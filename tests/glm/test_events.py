@@ -74,3 +74,31 @@ def test_select_confounds():
         select_confounds(table)
     with pytest.raises(DesignError, match="not found: tz. Available: tx, ty, fd"):
         select_confounds(table, ["tz"])
+
+
+def test_absent_trial_types_are_those_pandas_reads_as_text():
+    """Bytes are read as their text (b"n/a" is n/a); a NUL is a character like any other."""
+    events = pd.DataFrame(
+        {
+            "onset": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+            "duration": 1.0,
+            "trial_type": [b"n/a", b"", "n/a\x00", "\x00", " n/a ", b"go"],
+        }
+    )
+    ev, notes = prepare_events(events)
+    assert ev["trial_type"].tolist() == ["n/a\x00", "\x00", b"go"]
+    assert "3 event(s) with trial_type n/a were dropped (rows 1, 2, 5)" in " ".join(notes)
+
+
+def test_repeated_confound_names_are_refused_by_the_design_and_checked_by_name():
+    from glmreport.glm.first_level import make_first_level_design, make_frame_times
+
+    table = pd.DataFrame([[0.1, 0.2, np.nan], [0.3, 0.4, 0.5]], columns=["x", "x", "y"])
+    out = select_confounds(table, ["x"])
+    assert list(out.columns) == ["x", "x"]
+    with pytest.raises(DesignError, match="confound columns y contain missing"):
+        select_confounds(table)
+    with pytest.raises(DesignError, match="x appear more than once"):
+        make_first_level_design(
+            make_frame_times(2, 2.0), None, drift_model=None, confounds=table[["x", "x"]]
+        )

@@ -233,8 +233,10 @@ def test_a_runs_columns_are_checked_with_the_whole_header(tmp_path: Path, confou
     path = confounds_path
     with pytest.raises(UnknownConfoundError) as whole:
         select_study_confounds(read_confounds(path), ["trans_q"], source=RUN)
+    table = study_confounds_table(path, ["trans_q"], scrub=False, source=RUN)
+    pd.testing.assert_frame_equal(table, read_confounds(path))  # read whole, to be refused
     with pytest.raises(UnknownConfoundError) as part:
-        study_confounds_table(path, ["trans_q"], scrub=False, source=RUN)
+        select_study_confounds(table, ["trans_q"], source=RUN)
     assert str(part.value) == str(whole.value)
     # no framewise displacement to scrub with: the whole table, for its nearest names
     no_fd = tmp_path / "no_fd.tsv"
@@ -246,6 +248,29 @@ def test_a_runs_columns_are_checked_with_the_whole_header(tmp_path: Path, confou
     repeated.write_text("trans_x\ttrans_x\tframewise_displacement\n1\t2\tn/a\n")
     table = study_confounds_table(repeated, ["trans_x*"], scrub=False, source=RUN)
     assert list(table.columns) == ["trans_x", "trans_x.1", "framewise_displacement"]
+
+
+def test_a_file_read_in_part_has_the_errors_of_the_whole_file(tmp_path: Path):
+    """pandas ignores a row's extra cells outside the columns it reads: such a file, and one
+    with two faults, is read whole, so its errors are those of the whole file, in order."""
+    ragged = tmp_path / "ragged.tsv"
+    ragged.write_text("trans_x\ttrans_y\tframewise_displacement\tcsf\n1\t2\tn/a\t4\n")
+    with ragged.open("a") as fh:
+        fh.write("5\t6\t0.3\t7\t8\n")  # a stray tab in the last row
+    with pytest.raises(ConfoundError) as whole:
+        read_confounds(ragged)
+    with pytest.raises(ConfoundError) as part:
+        study_confounds_table(ragged, ["trans_?"], scrub=False, source=RUN)
+    assert "cannot read confounds table" in str(part.value)
+    assert str(part.value) == str(whole.value)
+    two_faults = tmp_path / "two_faults.tsv"
+    two_faults.write_text("trans_x\tframewise_displacement\n1\tn/a\n2\t0.1\n")
+    with pytest.raises(ConfoundError) as expected:
+        select_study_confounds(read_confounds(two_faults), ["nope"], source=RUN, n_scans=3)
+    table = study_confounds_table(two_faults, ["nope"], scrub=False, source=RUN)
+    with pytest.raises(ConfoundError) as got:
+        select_study_confounds(table, ["nope"], source=RUN, n_scans=3)
+    assert "2 rows but the run has 3 scans" in str(got.value) == str(expected.value)
 
 
 def test_confound_values_in_one_pass_equal_column_by_column():
