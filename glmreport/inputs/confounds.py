@@ -36,6 +36,7 @@ degree of freedom.
 from __future__ import annotations
 
 import fnmatch
+import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -320,6 +321,12 @@ def _plain_header(path: str | Path) -> list[str] | None:
             row = fh.readline(_MAX_HEADER_CHARS)
     except (OSError, UnicodeDecodeError):
         return None
+    return _plain_names(header, row)
+
+
+def _plain_names(header: str, row: str) -> list[str] | None:
+    """The names of a header line (its line end kept) followed by the first row, when pandas
+    reads them as they are written, else None."""
     names = header.rstrip("\r\n").split("\t")
     plain = (
         header.endswith("\n")
@@ -337,34 +344,37 @@ def study_confounds_table(
 ) -> pd.DataFrame:
     """The confounds table of a run, as far as :func:`select_study_confounds` reads it.
 
-    The columns matching ``patterns`` and ``framewise_displacement`` are read. The whole
-    table is read instead, so that errors are those of the whole table in their order, when
-    the header is one pandas would rewrite (see :func:`confound_columns`), a row has more or
-    fewer cells than the header or a cell holds a quote, a name or pattern matches no column,
-    or a run scrubs without that column (its message names the nearest columns).
+    The file is read once, and only the columns matching ``patterns`` and
+    ``framewise_displacement`` are parsed. The whole table is read by :func:`read_confounds`
+    instead, so that errors are those of the whole table in their order, when the header is
+    one pandas would rewrite (see :func:`confound_columns`), a line has more or fewer cells
+    than the header or the file holds a quote, a name or pattern matches no column, a run
+    scrubs without that column (its message names the nearest columns), or the file cannot be
+    read or decoded.
     """
-    names = _plain_header(path)
-    if names is None or (scrub and FD_COLUMN not in names) or not _rectangular(path, len(names)):
+    try:
+        text = Path(path).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
         return read_confounds(path)
+    lines = text.split("\n")
+    names = _plain_names(lines[0] + "\n", lines[1] + "\n") if len(lines) > 2 else None
+    if names is None or (scrub and FD_COLUMN not in names) or '"' in text:
+        return read_confounds(path)
+    tabs = len(names) - 1
+    if any(line.count("\t") != tabs for line in lines if line.rstrip("\r")):
+        return read_confounds(path)  # pandas ignores a row's extra cells in unread columns
     try:
         chosen = set(match_confounds(names, patterns, source=source)) | {FD_COLUMN}
     except ConfoundError:  # raised by select_study_confounds, after its other checks
         return read_confounds(path)
-    return read_confounds(path, columns=[n for n in names if n in chosen])
-
-
-def _rectangular(path: str | Path, n_columns: int) -> bool:
-    """Every line holds ``n_columns`` cells and no quote: reading some columns then refuses
-    nothing that reading all of them would (pandas ignores the extra cells of a row outside
-    the columns it is asked for)."""
+    usecols = [n for n in names if n in chosen]
     try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return False
-    if b'"' in data:
-        return False
-    tabs = n_columns - 1
-    return all(line.count(b"\t") == tabs for line in data.split(b"\n") if line.rstrip(b"\r"))
+        table = pd.read_csv(
+            io.StringIO(text), sep="\t", dtype=str, keep_default_na=False, usecols=usecols
+        )
+    except ValueError:
+        return read_confounds(path)  # the whole read names the file and the fault
+    return table if not table.empty else read_confounds(path)
 
 
 def select_study_confounds(

@@ -263,6 +263,13 @@ def test_a_file_read_in_part_has_the_errors_of_the_whole_file(tmp_path: Path):
         study_confounds_table(ragged, ["trans_?"], scrub=False, source=RUN)
     assert "cannot read confounds table" in str(part.value)
     assert str(part.value) == str(whole.value)
+    latin = tmp_path / "latin.tsv"  # a byte that is not UTF-8, in a later row
+    latin.write_bytes(b"trans_x\tframewise_displacement\n1\tn/a\n2\t0.1\n3\tcaf\xe9\n")
+    with pytest.raises(ConfoundError) as whole:
+        read_confounds(latin)
+    with pytest.raises(ConfoundError) as part:
+        study_confounds_table(latin, ["trans_?"], scrub=False, source=RUN)
+    assert str(part.value) == str(whole.value)
     two_faults = tmp_path / "two_faults.tsv"
     two_faults.write_text("trans_x\tframewise_displacement\n1\tn/a\n2\t0.1\n")
     with pytest.raises(ConfoundError) as expected:
