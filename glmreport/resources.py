@@ -6,8 +6,10 @@ are shipped inside the package as ``_templates`` and ``_atlases``.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
+import threading
 from contextlib import AbstractContextManager
 from functools import cache
 from pathlib import Path
@@ -56,6 +58,17 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def block_threads(n_blocks: int, most: int) -> int:
+    """Threads to run ``n_blocks`` independent blocks of work on: up to ``most`` in the main
+    thread of the main process; one in a worker process or in a pool's thread, whose peers
+    already keep the cores busy."""
+    nested = (
+        multiprocessing.parent_process() is not None
+        or threading.current_thread() is not threading.main_thread()
+    )
+    return 1 if nested else max(1, min(most, n_blocks))
 
 
 _CONTROLLER: list[Any] = []  # [(number of loaded modules, ThreadpoolController)]

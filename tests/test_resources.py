@@ -62,3 +62,24 @@ def test_single_blas_thread_limits_and_restores_blas():
         assert blas_threads() == before
     controller = blas_controller()
     assert blas_controller() is controller  # kept while no module is imported
+
+
+def _threads_in_a_worker(_: int) -> int:
+    from glmreport.resources import block_threads
+
+    return block_threads(8, 4)
+
+
+def test_blocks_run_on_threads_only_in_the_main_thread_of_the_main_process():
+    """Up to ``most`` threads here; one in a pool's thread and in a worker process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from glmreport.resources import block_threads
+
+    assert block_threads(8, 4) == 4 and block_threads(3, 4) == 3 and block_threads(0, 4) == 1
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(block_threads, 8, 4).result() == 1
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        assert pool.submit(_threads_in_a_worker, 0).result() == 1

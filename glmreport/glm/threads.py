@@ -9,14 +9,12 @@ already keep the cores busy), blocks run in turn.
 from __future__ import annotations
 
 import contextvars
-import multiprocessing
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..resources import usable_cores
+from ..resources import block_threads, usable_cores
 
 #: Threads that compute blocks of voxels at once; BLAS runs one thread inside each.
 FIT_THREADS = min(2, usable_cores())
@@ -27,11 +25,7 @@ MIN_VALUES_PER_THREAD = 20_000
 
 
 def _workers(n_blocks: int) -> int:
-    nested = (
-        multiprocessing.parent_process() is not None
-        or threading.current_thread() is not threading.main_thread()
-    )
-    return 1 if nested else min(FIT_THREADS, n_blocks)
+    return block_threads(n_blocks, FIT_THREADS)
 
 
 def for_each_block(fn: Callable[[int], None], starts: Sequence[int]) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import ndimage
 
+from ..resources import block_threads, usable_cores
 from .masking import voxel_sizes
 
 #: Stacks of at least this many values are filtered on a thread pool, in blocks of volumes.
@@ -26,7 +26,9 @@ def smooth(volumes: np.ndarray, affine: np.ndarray, fwhm_mm: float) -> np.ndarra
     (``scipy.ndimage.gaussian_filter1d``, ``mode='reflect'``, truncated at 4 sigma), x then y
     then z. A stack of volumes is filtered with one call per axis (every line of a volume is
     filtered as it would be alone, so the numbers are those of one volume at a time); a
-    large stack is split over a thread pool (the filter releases the GIL).
+    large stack is split over a thread pool (the filter releases the GIL), except in a worker
+    process or a pool's thread, whose peers already keep the cores busy
+    (:func:`glmreport.resources.block_threads`).
 
     Parameters
     ----------
@@ -50,10 +52,10 @@ def smooth(volumes: np.ndarray, affine: np.ndarray, fwhm_mm: float) -> np.ndarra
         for axis, sigma in enumerate(sigmas):
             ndimage.gaussian_filter1d(block, sigma, axis=first + axis, output=block)
 
-    if volumes.ndim == 3 or volumes.size < THREADED_SIZE or len(volumes) < 2:
+    workers = block_threads(len(volumes), usable_cores())
+    if volumes.ndim == 3 or volumes.size < THREADED_SIZE or workers < 2:
         filter_axes(volumes)
         return volumes
-    workers = min(len(volumes), os.cpu_count() or 1)
     bounds = np.linspace(0, len(volumes), workers + 1).astype(int)
     blocks = [volumes[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
     with ThreadPoolExecutor(max_workers=max(len(blocks), 1)) as pool:

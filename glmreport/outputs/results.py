@@ -90,6 +90,10 @@ class RunOutput:
     study: dict[str, Any] | None = None
 
 
+#: Maps holding fewer bytes than this in all (as float32 volumes) are written on one thread.
+THREADED_BYTES = 4 << 20
+
+
 class _MapWriter:
     """Collects NIfTI writes and runs them on a thread pool (gzip releases the GIL); writes
     each map's JSON sidecar."""
@@ -125,9 +129,17 @@ class _MapWriter:
         write_nifti(path, self._volume(values), self.masker.affine, dtype=values.dtype)
 
     def flush(self) -> None:
-        workers = min(len(self.jobs), os.cpu_count() or 1) or 1
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(self._write, self.jobs))
+        """Write the maps added: on threads (deflating releases the GIL) when they hold at least
+        :data:`THREADED_BYTES` voxels' values, else here (a pool costs more than small maps)."""
+        n_voxels = max(self.masker.n_voxels, 1)
+        volumes = sum(max(values.size // n_voxels, 1) for _, values in self.jobs)
+        workers = min(len(self.jobs), os.cpu_count() or 1)
+        if workers < 2 or volumes * self.masker.mask.size * 4 < THREADED_BYTES:
+            for job in self.jobs:
+                self._write(job)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(self._write, self.jobs))
         self.jobs.clear()
 
 

@@ -37,3 +37,32 @@ def test_zero_fwhm_is_no_smoothing_and_nan_becomes_zero():
     assert np.all(np.isfinite(out))
     np.testing.assert_allclose(out[0].sum(), 1.0, atol=1e-6)  # mass kept away from edges
     assert out[0, 4, 4, 4] == out[0].max() < 1.0
+
+
+def test_a_stack_is_smoothed_on_threads_only_outside_workers(monkeypatch):
+    """The same values on the main thread's pool and in one call; a pool's thread (as a worker
+    process) filters the stack itself, its peers already keeping the cores busy."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from glmreport.inputs import smoothing
+
+    monkeypatch.setattr(smoothing, "THREADED_SIZE", 1000)
+    monkeypatch.setattr(smoothing, "usable_cores", lambda: 3)
+    affine = np.diag([3.0, 3.0, 3.0, 1.0])
+    stack = np.random.default_rng(4).standard_normal((7, 11, 10, 9)).astype(np.float32)
+    used = []
+    real = smoothing.ThreadPoolExecutor
+
+    def counting(max_workers):
+        used.append(max_workers)
+        return real(max_workers=max_workers)
+
+    monkeypatch.setattr(smoothing, "ThreadPoolExecutor", counting)
+    threaded = smooth(stack.copy(), affine, 5.0)
+    assert used == [3]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        nested = pool.submit(smooth, stack.copy(), affine, 5.0).result()
+    assert used == [3]
+    single = np.stack([smooth(v.copy(), affine, 5.0) for v in stack])
+    np.testing.assert_array_equal(threaded, single)
+    np.testing.assert_array_equal(nested, single)

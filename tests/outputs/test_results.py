@@ -167,3 +167,26 @@ def test_maps_are_laid_out_in_nifti_order_with_the_same_values(tmp_path, rows):
     volume = _MapWriter(tmp_path, masker, None)._volume(values)
     assert volume.flags.f_contiguous and volume.dtype == np.float32
     np.testing.assert_array_equal(volume, masker.inverse(values))
+
+
+def test_maps_written_on_threads_or_in_turn_are_the_same_files(tmp_path, monkeypatch):
+    """Small maps are written in turn (a pool costs more), large ones on threads: the same
+    files either way."""
+    from glmreport.outputs import results
+
+    rng = np.random.default_rng(9)
+    mask = rng.random((12, 11, 10)) > 0.3
+    masker = Masker(mask=mask, affine=np.diag([2.0, 2.0, 2.0, 1.0]))
+    maps = {f"m{i}.nii.gz": rng.normal(size=int(mask.sum())) for i in range(4)}
+    written = {}
+    for threshold in (0, 1 << 40):
+        monkeypatch.setattr(results, "THREADED_BYTES", threshold)
+        folder = tmp_path / str(threshold)
+        folder.mkdir()
+        writer = _MapWriter(folder, masker, None)
+        for name, values in maps.items():
+            writer.add(name, values, {"Description": name})
+        writer.flush()
+        assert not writer.jobs
+        written[threshold] = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    assert written[0] == written[1 << 40] and len(written[0]) == 8
