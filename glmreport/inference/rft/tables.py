@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import ndimage
 
 from ...glm.distributions import poisson_sf
+from ..clusters import label_in_mask
 from ..connectivity import structure
 from ..context import InferenceContext
 from ..scales import z_to_stat
@@ -259,14 +260,12 @@ def families(setup: Setup, formed: np.ndarray, ctx: InferenceContext) -> Familie
     )
     sizes: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     heights: list[np.ndarray] = [np.zeros(0)]
-    vol = np.zeros(ctx.mask.shape, dtype=bool)
     neighbours = structure(ctx.connectivity)
     for group in groups:
         if not group.any():
             continue
-        vol[ctx.mask] = group
-        lab3d, n = ndimage.label(vol, structure=neighbours)
-        sizes.append(np.bincount(lab3d[ctx.mask][group], minlength=n + 1)[1:])
+        lab, n = label_in_mask(group, ctx.mask, neighbours)
+        sizes.append(np.bincount(lab, minlength=n + 1)[1:])
         values = np.full(ctx.mask.shape, -np.inf)
         values[ctx.mask] = np.where(group, setup.height, -np.inf)
         top = ndimage.maximum_filter(values, size=3, mode="constant", cval=-np.inf)
