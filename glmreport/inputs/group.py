@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import InputError
 from .images import MAX_IMAGE_BYTES, image_data, no_finite_value, open_on_one_grid
 from .masking import AUTO_MASK_RULE, FILE_MASK_RULE, FINITE_RULE, check_mask, mask_from_file
-from .smoothing import smooth
+from .smoothing import smooth, voxel_box
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,6 +85,7 @@ def read_group_inputs(
         )
     data = np.empty((len(imgs), index.size), dtype=np.float32)
     keep = np.ones(index.size, dtype=bool)
+    box = voxel_box(candidates)  # only these voxels' smoothed values are kept
     lock = threading.Lock()
 
     def one(i: int) -> None:
@@ -94,7 +95,7 @@ def read_group_inputs(
         ok = np.isfinite(values) & (values != 0) if auto else np.isfinite(values)
         with lock:
             keep[:] &= ok
-        smooth(volume, affine, fwhm_mm)
+        smooth(volume, affine, fwhm_mm, within=box)
         data[i] = flat[index]
 
     # decompression and filtering release the GIL: inputs are read on a thread pool

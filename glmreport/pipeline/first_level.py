@@ -38,7 +38,7 @@ from ..glm.results import ContrastEstimate, ContrastResult, DesignMatrix, GLMFit
 from ..inputs.bold import run_timeseries
 from ..inputs.images import file_digests, load_image, sha256
 from ..inputs.masking import Masker, build_mask
-from ..inputs.smoothing import smooth
+from ..inputs.smoothing import smooth, voxel_box
 from ..inputs.tables import read_table
 from .prepared import Prepared
 
@@ -162,7 +162,8 @@ def _fit_runs(
     stack_fn = None
     if model.smoothing_fwhm:
         affine, fwhm = masker.affine, model.smoothing_fwhm
-        stack_fn = lambda vols: smooth(vols, affine, fwhm)  # noqa: E731
+        box = voxel_box(masker.mask)  # the in-mask values are all that is kept
+        stack_fn = lambda vols: smooth(vols, affine, fwhm, within=box)  # noqa: E731
     n_mask = int(np.count_nonzero(masker.mask))
 
     stop = threading.Event()  # set when the fit ends, so that a read ahead stops at once

@@ -43,7 +43,7 @@ from ..inputs.confounds import (
 )
 from ..inputs.images import load_image, sha256
 from ..inputs.masking import build_mask, mask_from_file
-from ..inputs.smoothing import smooth
+from ..inputs.smoothing import smooth, voxel_box
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -186,7 +186,8 @@ def fit_run(task: RunTask) -> RunFit:
     stack_fn = None
     if settings.smoothing_fwhm:
         fwhm = settings.smoothing_fwhm
-        stack_fn = lambda vols: smooth(vols, affine, fwhm)  # noqa: E731
+        box = voxel_box(mask)  # the in-mask values are all that is kept
+        stack_fn = lambda vols: smooth(vols, affine, fwhm, within=box)  # noqa: E731
     data = run_timeseries_scaled(img, mask, run.label, stack_fn, settings.signal_scaling)
     glm = fit_first_level(data, design, noise_model=settings.noise_model)
     del data

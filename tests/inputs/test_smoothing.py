@@ -66,3 +66,27 @@ def test_a_stack_is_smoothed_on_threads_only_outside_workers(monkeypatch):
     single = np.stack([smooth(v.copy(), affine, 5.0) for v in stack])
     np.testing.assert_array_equal(threaded, single)
     np.testing.assert_array_equal(nested, single)
+
+
+def test_smoothing_within_a_box_gives_its_voxels_the_whole_volumes_values():
+    """Filtering only the box widened by the kernel's radius gives the box's voxels, bit for
+    bit, the values of the whole volume's filtering: anisotropic voxels, stacks and single
+    volumes, non-finite values inside and outside, boxes at the edges and of one voxel."""
+    from glmreport.inputs.smoothing import voxel_box
+
+    rng = np.random.default_rng(8)
+    for trial in range(40):
+        shape = tuple(int(n) for n in rng.integers(1, 16, size=3))
+        affine = np.diag([*rng.uniform(1.0, 4.0, size=3), 1.0])
+        fwhm = float(rng.uniform(2.0, 12.0))
+        stack = trial % 2 == 0
+        data = rng.standard_normal(((3,) if stack else ()) + shape).astype(np.float32)
+        data.flat[rng.integers(data.size, size=3)] = [np.nan, np.inf, -np.inf]
+        mask = rng.random(shape) < rng.choice([0.01, 0.2, 0.9])
+        mask.flat[rng.integers(mask.size)] = True
+        box = voxel_box(mask)
+        whole = smooth(data.copy(), affine, fwhm)
+        part = smooth(data.copy(), affine, fwhm, within=box)
+        np.testing.assert_array_equal(part[..., mask], whole[..., mask])
+    assert voxel_box(np.zeros((3, 4, 5), bool)) is None
+    assert voxel_box(np.pad(np.ones((2, 1, 3), bool), 2)) == (slice(2, 4), slice(2, 3), slice(2, 5))
